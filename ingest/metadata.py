@@ -1,0 +1,135 @@
+"""News metadata and page furniture in plain-text articles.
+
+A news page saved as text starts with a headline, maybe a standfirst, a byline
+("By A and B, The Outlet") and a date line ("Updated January 28, 2026 at ...");
+it carries photo captions ending in a credit "(Name/Agency)" and often ends in
+site furniture ("Comments", "Popular posts from this blog", links). The header
+becomes metadata, the furniture is dropped, what is left is the body.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from ingest.types import Article
+
+_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec"
+_DATE = re.compile(
+    rf"(?:(?:Updated|Published|Posted|Last updated)[:\s]+)?(?:\w+day,?\s+)?"
+    rf"(?P<m>{_MONTHS})\.?\s+(?P<d>\d{{1,2}}),?\s+(?P<y>\d{{4}})",
+    re.I,
+)
+_ISO_DATE = re.compile(r"(?<!\d)(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})(?!\d)")
+_BYLINE = re.compile(r"^\s*By\s+(?P<who>[^\n]{2,200})$", re.I)
+_CREDIT = re.compile(r"\((?:[^()]*/[^()]*|[^()]*(?:Reuters|AP|AFP|Getty Images|EPA|Bloomberg)[^()]*)\)\s*$")
+_CONTRIB = re.compile(r"\bcontributed(?: to this (?:report|article|story))?\.?\s*$", re.I)
+# Lines that start a page's trailing furniture: everything from here on is dropped.
+_TAIL = re.compile(
+    r"^(?:comments?|\d+\s+comments?|popular posts from this blog|related (?:articles|stories|posts|coverage)|"
+    r"read more|more from .{1,60}|recommended|most read|you may also like|share this (?:article|story)|"
+    r"sign up for .{0,80}newsletter.*|subscribe to .{0,80})\s*:?$",
+    re.I,
+)
+# Single lines of furniture anywhere.
+_NOISE = re.compile(
+    r"^(?:advertisement|story continues below advertisement|skip to main content|share|tweet|email|print|"
+    r"listen to this article|\d+ min read|image|photo|video)\s*$",
+    re.I,
+)
+_OUTLET_HINT = re.compile(r"\b(?:Post|Times|News|Journal|Guardian|Reuters|Associated Press|AP|AFP|BBC|CNN|Independent|Herald|Tribune|Telegraph|Gazette|Agency|Press|Radio|TV|Magazine)\b")
+
+
+def parse_plain(text: str, path: str) -> Article:
+    """Split a plain-text (or Markdown) article into metadata and body spans."""
+    lines = _line_spans(text)
+    head = [(s, e) for s, e in lines if text[s:e].strip()][:8]
+    used: set[int] = set()
+    article = Article(text=text, path=path, body=[])
+
+    for i, (s, e) in enumerate(head):
+        line = text[s:e].strip()
+        m = _BYLINE.match(line)
+        if m and not article.byline:
+            article.byline, article.source = _split_byline(m.group("who"))
+            used.add(s)
+            continue
+        if not article.date and len(line) < 120 and (dm := _DATE.search(line) or _ISO_DATE.search(line)):
+            if i < 6 and (line.lower().startswith(("updated", "published", "posted", "last updated")) or len(line) < 60):
+                article.date = _iso(dm)
+                used.add(s)
+
+    first_s, first_e = head[0] if head else (0, 0)
+    first = text[first_s:first_e].strip().lstrip("#").strip()
+    if first and first_s not in used and _is_headline(first, text, first_e):
+        article.title = first
+        used.add(first_s)
+    body: list[tuple[int, int]] = []
+    for s, e in lines:
+        line = text[s:e].strip()
+        if not line or s in used:
+            continue
+        if _TAIL.match(line) and s > len(text) * 0.5:
+            break
+        if _NOISE.match(line) or _is_caption(line) or (_CONTRIB.search(line) and len(line) < 200):
+            continue
+        ls = s + (len(text[s:e]) - len(text[s:e].lstrip()))
+        body.append((ls, ls + len(line)))
+    article.body = body
+    if not article.title:
+        article.title, article.title_guessed = _guess_title(text, body), True
+    return article
+
+
+def _line_spans(text: str) -> list[tuple[int, int]]:
+    spans, pos = [], 0
+    for line in text.split("\n"):
+        spans.append((pos, pos + len(line)))
+        pos += len(line) + 1
+    return spans
+
+
+def _is_headline(line: str, text: str, end: int) -> bool:
+    """A short first line without final punctuation, or followed by a blank line."""
+    if len(line) > 200 or len(line.split()) < 2:
+        return False
+    followed_by_blank = re.match(r"\n[ \t]*\n", text[end : end + 20]) is not None
+    return not line.endswith((".", ",", ";", ":")) or (followed_by_blank and len(line) < 120)
+
+
+def _is_caption(line: str) -> bool:
+    return bool(_CREDIT.search(line)) and len(line) < 400
+
+
+def _split_byline(who: str) -> tuple[str, str]:
+    """'A and B, The Washington Post' -> ('A and B', 'The Washington Post')."""
+    who = who.strip().rstrip(".")
+    if "," in who:
+        names, tail = who.rsplit(",", 1)
+        tail = tail.strip()
+        if _OUTLET_HINT.search(tail) or tail.lower().startswith("the "):
+            return names.strip(), tail
+    m = re.search(r"\s+(?:for|of)\s+(?P<o>(?:the\s+)?[A-Z][\w .&'-]+)$", who)
+    if m and _OUTLET_HINT.search(m.group("o")):
+        return who[: m.start()].strip(), m.group("o").strip()
+    return who, ""
+
+
+def _iso(m: re.Match[str]) -> str:
+    y, mo, d = m.group("y"), m.group("m"), m.group("d")
+    try:
+        if mo.isdigit():
+            return datetime(int(y), int(mo), int(d)).date().isoformat()
+        fmt = "%B %d %Y" if len(mo) > 3 and mo.lower() != "sept" else "%b %d %Y"
+        return datetime.strptime(f"{mo[:3] if fmt == '%b %d %Y' else mo} {d} {y}", fmt).date().isoformat()
+    except ValueError:
+        return ""
+
+
+def _guess_title(text: str, body: list[tuple[int, int]]) -> str:
+    """No headline: the start of the first sentence, shortened, stands in."""
+    if not body:
+        return ""
+    s, e = body[0]
+    words = re.split(r"(?<=[.!?])\s", text[s:e], maxsplit=1)[0].split()
+    return " ".join(words[:12]) + ("…" if len(words) > 12 else "")

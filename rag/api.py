@@ -1,0 +1,35 @@
+"""The public Python API: `answer(question) -> Answer` and its streaming twin.
+
+The default engine is built from `Settings()` on first call (the edge) and
+reused: models load once per process.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Iterator
+
+from rag.engine import Engine
+from rag.settings import Settings
+from rag.types import Answer
+
+_engine: Engine | None = None
+_lock = threading.Lock()
+
+
+def default_engine(settings: Settings | None = None) -> Engine:
+    global _engine
+    with _lock:
+        if _engine is None:
+            _engine = Engine.from_settings(settings or Settings())
+        return _engine
+
+
+def answer(question: str, *, llm: Any = None, engine: Engine | None = None, top_k: int | None = None) -> Answer:
+    """Answer `question` from the ingested articles, with parsed citations."""
+    return (engine or default_engine()).answer(question, llm=llm, top_k=top_k)
+
+
+def stream_answer(question: str, *, llm: Any = None, engine: Engine | None = None, top_k: int | None = None) -> Iterator[str | Answer]:
+    """Yield text pieces as they are generated, then the final `Answer`."""
+    return (engine or default_engine()).stream(question, llm=llm, top_k=top_k)

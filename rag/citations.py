@@ -1,0 +1,72 @@
+"""Citations are parsed, not trusted.
+
+`[n]` markers (also `[1, 2]`, `[1][2]`, `[1-3]`, `[Passage 2]`) are mapped back
+to the numbered passages; numbers outside 1..n_passages are dropped and
+reported; the rest are renumbered in order of first use, so the reader sees
+[1], [2], ... whatever the model's numbering was.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_MARKER = re.compile(r"\[\s*(?:(?:passages?|sources?|source|doc(?:ument)?s?)\s*)?(\d+(?:\s*(?:[,;–-]|and)\s*\d+)*)\s*\]", re.I)
+
+
+@dataclass(frozen=True)
+class ParsedCitations:
+    text: str  # answer with markers renumbered by first use
+    order: tuple[int, ...]  # passage numbers (1-based) in order of first use
+    dropped: tuple[int, ...]  # out-of-range numbers the model made up
+
+
+def _numbers(group: str) -> list[int]:
+    nums: list[int] = []
+    for part in re.split(r"\s*(?:[,;]|and)\s*", group):
+        if m := re.fullmatch(r"(\d+)\s*[–-]\s*(\d+)", part.strip()):
+            a, b = int(m.group(1)), int(m.group(2))
+            nums.extend(range(a, b + 1) if 0 < b - a < 10 else [a, b])
+        elif part.strip().isdigit():
+            nums.append(int(part))
+    return nums
+
+
+def parse_citations(text: str, n_passages: int) -> ParsedCitations:
+    order: list[int] = []
+    dropped: list[int] = []
+
+    def renumber(m: re.Match[str]) -> str:
+        kept = []
+        for n in _numbers(m.group(1)):
+            if 1 <= n <= n_passages:
+                if n not in order:
+                    order.append(n)
+                new = order.index(n) + 1
+                if new not in kept:
+                    kept.append(new)
+            elif n not in dropped:
+                dropped.append(n)
+        return "".join(f"[{k}]" for k in kept)
+
+    out = _MARKER.sub(renumber, text)
+    out = re.sub(r"[ \t]+([.,;:!?])", r"\1", out)  # "claim [9]." minus a dropped marker
+    out = re.sub(r"[ \t]{2,}", " ", out).strip()
+    return ParsedCitations(out, tuple(order), tuple(dropped))
+
+
+def sentences_with_citations(text: str) -> list[tuple[str, tuple[int, ...]]]:
+    """Split a (renumbered) answer into sentences and the citation numbers each carries.
+
+    A marker right after a sentence's end ("... 2026. [1]") belongs to that sentence.
+    """
+    parts = re.split(r"(?<=[.!?])\s+(?=[A-Z\"“(])", text.strip())
+    out: list[tuple[str, tuple[int, ...]]] = []
+    for part in parts:
+        nums = tuple(int(n) for n in re.findall(r"\[(\d+)\]", part))
+        sentence = re.sub(r"\s*\[\d+\]", "", part).strip()
+        if sentence:
+            out.append((sentence, nums))
+        elif nums and out:
+            out[-1] = (out[-1][0], out[-1][1] + nums)
+    return out

@@ -1,0 +1,50 @@
+"""What an answering backend must do: stream text for a request.
+
+A request carries both the chat messages (for LLMs) and the structured
+question and passages (for the `extractive` backend, which has no model).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Protocol, Sequence, runtime_checkable
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    messages: list[dict[str, str]]
+    question: str = ""
+    passages: Sequence[Any] = field(default_factory=tuple)  # rag.types.Passage
+    max_tokens: int = 200
+    purpose: str = "answer"  # or "condense" (follow-up rewriting)
+
+
+@runtime_checkable
+class Generator(Protocol):
+    name: str
+
+    def stream(self, request: GenerationRequest) -> Iterator[str]: ...
+
+
+class LlamaIndexGenerator:
+    """Adapts any llama-index LLM (`answer(q, llm=OpenAI(...))` works)."""
+
+    def __init__(self, llm: Any) -> None:
+        self.llm = llm
+        self.name = f"llama-index:{type(llm).__name__}"
+
+    def stream(self, request: GenerationRequest) -> Iterator[str]:
+        from llama_index.core.llms import ChatMessage
+
+        msgs = [ChatMessage(role=m["role"], content=m["content"]) for m in request.messages]
+        for chunk in self.llm.stream_chat(msgs):
+            if chunk.delta:
+                yield chunk.delta
+
+
+def as_generator(llm: Any) -> Generator:
+    if isinstance(llm, Generator):
+        return llm
+    if hasattr(llm, "stream_chat"):
+        return LlamaIndexGenerator(llm)
+    raise TypeError(f"llm must be a newsrag Generator or a llama-index LLM, not {type(llm).__name__}")

@@ -1,0 +1,107 @@
+"""Hybrid retrieval: dense (Chroma) + keyword (BM25), fused by reciprocal rank.
+
+Near-duplicate passages (syndicated copies of one story) are collapsed so
+they cannot fill the top-k.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, replace
+from typing import Any
+
+from rag.types import Passage
+from store import Store
+
+RRF_K = 60
+
+
+@dataclass(frozen=True)
+class RetrievalConfig:
+    dense_k: int = 20
+    keyword_k: int = 20
+    top_k: int = 4
+    dedupe_jaccard: float = 0.8
+    keyword: bool = True
+
+
+class Retriever:
+    def __init__(self, store: Store, embedder: Any, config: RetrievalConfig = RetrievalConfig()) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.config = config
+
+    def retrieve(self, query: str, top_k: int | None = None) -> list[Passage]:
+        """The best `top_k` passages, numbered 1..k, with every score that ranked them."""
+        cfg = self.config
+        k = top_k or cfg.top_k
+        vector = self.embedder.get_query_embedding(query)
+        dense = self.store.dense(vector, cfg.dense_k)
+        keyword = self.store.lexical(query, cfg.keyword_k) if cfg.keyword else []
+        fused: dict[str, float] = {}
+        info: dict[str, dict[str, Any]] = {}
+        for rank, hit in enumerate(dense, 1):
+            fused[hit.chunk_id] = fused.get(hit.chunk_id, 0.0) + 1.0 / (RRF_K + rank)
+            info.setdefault(hit.chunk_id, {}).update(dense_rank=rank, dense_score=hit.score, hit=hit)
+        for rank, (cid, score) in enumerate(keyword, 1):
+            fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank)
+            info.setdefault(cid, {}).update(keyword_rank=rank, keyword_score=score)
+        ranked = sorted(fused, key=lambda c: -fused[c])
+        missing = [c for c in ranked[: k * 4] if "hit" not in info[c]]
+        for hit in self.store.get(missing):
+            info[hit.chunk_id]["hit"] = hit
+        out: list[Passage] = []
+        seen: list[set[str]] = []
+        for cid in ranked:
+            if "hit" not in info[cid]:
+                continue
+            hit = info[cid]["hit"]
+            words = _shingles(hit.text)
+            if any(_jaccard(words, s) >= cfg.dedupe_jaccard for s in seen):
+                continue
+            seen.append(words)
+            out.append(_passage(len(out) + 1, hit, fused[cid], info[cid]))
+            if len(out) == k:
+                break
+        return out
+
+    def best_dense_score(self, passages: list[Passage]) -> float:
+        return max((p.dense_score for p in passages if p.dense_score is not None), default=0.0)
+
+
+def _passage(n: int, hit: Any, score: float, info: dict[str, Any]) -> Passage:
+    m = hit.meta
+    return Passage(
+        n=n,
+        chunk_id=hit.chunk_id,
+        article_id=m.get("article_id", ""),
+        title=m.get("title", ""),
+        source=m.get("source", ""),
+        date=m.get("date", ""),
+        text=hit.text,
+        start=int(m.get("start", 0)),
+        end=int(m.get("end", 0)),
+        score=score,
+        dense_score=info.get("dense_score"),
+        dense_rank=info.get("dense_rank"),
+        keyword_score=info.get("keyword_score"),
+        keyword_rank=info.get("keyword_rank"),
+        byline=m.get("byline", ""),
+        url=m.get("url", ""),
+        path=m.get("path", ""),
+        sentences=tuple(tuple(x) for x in json.loads(m.get("sentences") or "[]")),
+    )
+
+
+def renumber(passages: list[Passage]) -> list[Passage]:
+    return [replace(p, n=i) for i, p in enumerate(passages, 1)]
+
+
+def _shingles(text: str) -> set[str]:
+    words = re.findall(r"\w+", text.lower())
+    return {" ".join(words[i : i + 3]) for i in range(max(1, len(words) - 2))}
+
+
+def _jaccard(a: set[str], b: set[str]) -> float:
+    return len(a & b) / max(1, len(a | b))

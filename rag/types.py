@@ -1,0 +1,82 @@
+"""What `answer()` returns. Frozen dataclasses, JSON-ready via `to_dict()`."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk, numbered as the LLM saw it."""
+
+    n: int
+    chunk_id: str
+    article_id: str
+    title: str
+    source: str
+    date: str
+    text: str
+    start: int  # character span in the article
+    end: int
+    score: float  # fused (RRF) score
+    dense_score: float | None = None
+    dense_rank: int | None = None
+    keyword_score: float | None = None
+    keyword_rank: int | None = None
+    byline: str = ""
+    url: str = ""
+    path: str = ""
+    sentences: tuple[tuple[int, int], ...] = ()  # sentence spans in the article
+
+    def sentence_texts(self) -> list[tuple[str, int, int]]:
+        """(sentence, start, end) in article offsets; chunk text joins sentences with one space."""
+        out, pos = [], 0
+        for s, e in self.sentences:
+            n = e - s
+            out.append((self.text[pos : pos + n], s, e))
+            pos += n + 1
+        return out or [(self.text, self.start, self.end)]
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int  # the number shown in the answer text, in order of first use
+    passage: int  # the passage number the model cited
+    article_id: str
+    title: str
+    source: str
+    date: str
+    quote: str  # the sentence of the passage that best supports the claim
+    start: int  # span of `quote` in the article
+    end: int
+    path: str = ""
+
+
+@dataclass(frozen=True)
+class Unsupported:
+    sentence: str
+    reason: str
+    citations: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    text: str
+    answerable: bool
+    citations: tuple[Citation, ...] = ()
+    passages: tuple[Passage, ...] = ()
+    timings: dict[str, float] = field(default_factory=dict)
+    model: str = ""
+    dropped_citations: tuple[int, ...] = ()
+    unsupported: tuple[Unsupported, ...] = ()
+    error: str | None = None
+    trace: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_json(self, **kw: Any) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, **kw)

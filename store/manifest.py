@@ -1,0 +1,102 @@
+"""What has been ingested: articles and the files they came from (SQLite).
+
+Each article row is written only after its chunks are in Chroma, in one
+transaction with the file->articles mapping, so after a crash the manifest
+never claims more than Chroma holds; a re-run redoes what is missing.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS articles (
+  id TEXT PRIMARY KEY, content_hash TEXT NOT NULL, n_chunks INTEGER NOT NULL,
+  title TEXT, byline TEXT, date TEXT, source TEXT, url TEXT, path TEXT,
+  ingested_at TEXT DEFAULT CURRENT_TIMESTAMP
+);
+CREATE TABLE IF NOT EXISTS files (path TEXT NOT NULL, article_id TEXT NOT NULL, PRIMARY KEY (path, article_id));
+"""
+
+
+@dataclass(frozen=True)
+class ArticleRow:
+    id: str
+    content_hash: str
+    n_chunks: int
+    title: str
+    byline: str
+    date: str
+    source: str
+    url: str
+    path: str
+
+
+class Manifest:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._db = sqlite3.connect(str(path), timeout=30, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(SCHEMA)
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def get(self, article_id: str) -> ArticleRow | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT id, content_hash, n_chunks, title, byline, date, source, url, path FROM articles WHERE id=?", (article_id,)
+            ).fetchone()
+        return ArticleRow(*row) if row else None
+
+    def articles(self) -> list[ArticleRow]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, content_hash, n_chunks, title, byline, date, source, url, path FROM articles ORDER BY date DESC, title"
+            ).fetchall()
+        return [ArticleRow(*r) for r in rows]
+
+    def ids_for_path(self, path: str) -> set[str]:
+        with self._lock:
+            return {r[0] for r in self._db.execute("SELECT article_id FROM files WHERE path=?", (path,))}
+
+    def paths_for(self, article_id: str) -> set[str]:
+        with self._lock:
+            return {r[0] for r in self._db.execute("SELECT path FROM files WHERE article_id=?", (article_id,))}
+
+    def put(self, row: ArticleRow) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO articles (id, content_hash, n_chunks, title, byline, date, source, url, path) VALUES (?,?,?,?,?,?,?,?,?)",
+                (row.id, row.content_hash, row.n_chunks, row.title, row.byline, row.date, row.source, row.url, row.path),
+            )
+            db.execute("INSERT OR IGNORE INTO files (path, article_id) VALUES (?, ?)", (row.path.split("#")[0], row.id))
+
+    def set_file(self, path: str, article_ids: set[str]) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM files WHERE path=?", (path,))
+            db.executemany("INSERT INTO files (path, article_id) VALUES (?, ?)", [(path, a) for a in sorted(article_ids)])
+
+    def remove(self, article_id: str) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM articles WHERE id=?", (article_id,))
+            db.execute("DELETE FROM files WHERE article_id=?", (article_id,))
+
+    def close(self) -> None:
+        self._db.close()

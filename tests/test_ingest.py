@@ -1,0 +1,94 @@
+import json
+
+from ingest import ingest, remove
+from rag.cli import main
+
+
+def test_ingesting_twice_changes_nothing(store, embedder, corpus):
+    first = ingest([corpus], store, embedder)
+    assert (first.added, first.updated, first.unchanged) == (2, 0, 0)
+    chunks = store.chunks.count()
+    second = ingest([corpus], store, embedder)
+    assert (second.added, second.updated, second.unchanged) == (0, 0, 2)
+    assert store.chunks.count() == chunks == second.chunks_total
+    assert sorted(store.keyword.ids()) == sorted(h.chunk_id for h in store.chunks.all())
+
+
+def test_same_article_in_two_files_is_stored_once(store, embedder, corpus):
+    (corpus / "copy.txt").write_text((corpus / "004_a8c840d12111fb8c.txt").read_text())
+    report = ingest([corpus], store, embedder)
+    assert report.added == 2 and report.unchanged == 1
+    assert len(store.manifest.articles()) == 2
+
+
+def test_changed_file_replaces_its_old_chunks(sample_store, embedder, corpus):
+    path = corpus / "000_e99bd238092f2c2c.txt"
+    old_ids = {a.id for a in sample_store.manifest.articles()}
+    path.write_text("Bananas are yellow, the fruit council said on Monday.\n" + path.read_text())
+    report = ingest([corpus], sample_store, embedder)
+    assert (report.added, report.updated, report.unchanged) == (0, 1, 1)
+    texts = " ".join(h.text for h in sample_store.chunks.all())
+    assert texts.count("Bananas are yellow") == 1
+    assert texts.count("Interior Ministry in Kyiv said on Telegram") == 1  # old version gone
+    assert len(sample_store.manifest.articles()) == 2
+    assert {a.id for a in sample_store.manifest.articles()} != old_ids
+    assert sample_store.lexical("bananas fruit council", 3)  # keyword index follows the update
+
+
+def test_remove_by_file_deletes_chunks_and_keyword_entries(sample_store, corpus):
+    removed = remove([str(corpus / "004_a8c840d12111fb8c.txt")], sample_store)
+    assert len(removed) == 1
+    assert all(h.meta["article_id"] != removed[0] for h in sample_store.chunks.all())
+    assert not [cid for cid, _ in sample_store.lexical("Peskov Kremlin spokesman", 10) if cid.startswith(removed[0])]
+
+
+def test_unreadable_file_is_reported_and_the_rest_ingested(store, embedder, corpus):
+    (corpus / "broken.json").write_text("{not json")
+    (corpus / "photo.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
+    (corpus / "empty.txt").write_text("   \n")
+    report = ingest([corpus], store, embedder)
+    assert report.added == 2
+    reasons = {f["path"].rsplit("/", 1)[-1]: f["reason"] for f in report.failed}
+    assert set(reasons) == {"broken.json", "photo.png", "empty.txt"}
+    assert "invalid JSON" in reasons["broken.json"]
+    assert "unsupported file type '.png'" in reasons["photo.png"]
+    assert reasons["empty.txt"] == "empty file"
+
+
+def test_cli_ingest_json_report_and_exit_code(tmp_path, corpus, monkeypatch, capsys):
+    monkeypatch.setenv("NEWSRAG_HOME", str(tmp_path / "cli-home"))
+    monkeypatch.chdir(tmp_path)
+    assert main(["ingest", str(corpus), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["added"] == 2 and out["failed"] == [] and out["chunks_total"] > 10
+    (corpus / "bad.jsonl").write_text("nope\n")
+    assert main(["ingest", str(corpus), "--json"]) == 1
+    out = json.loads(capsys.readouterr().out)
+    assert out["unchanged"] == 2 and [f["path"].endswith("bad.jsonl") for f in out["failed"]] == [True]
+
+
+def test_json_and_jsonl_news_records(store, embedder, tmp_path):
+    folder = tmp_path / "dump"
+    folder.mkdir()
+    rec = {"title": "Port strike ends", "body": "Dockworkers in Rotterdam ended a nine-day strike on Friday. Ships began unloading.", "published": "2026-02-03T10:00:00Z", "source": "Harbour Times", "url": "https://example.test/a"}
+    (folder / "a.json").write_text(json.dumps({"articles": [rec]}))
+    (folder / "b.jsonl").write_text(json.dumps({**rec, "url": "https://example.test/b", "title": "Second"}) + "\n{broken\n")
+    report = ingest([folder], store, embedder)
+    assert report.added == 2 and not report.failed
+    assert any("line 2" in w["reason"] for w in report.warnings)
+    row = next(r for r in store.manifest.articles() if r.title == "Port strike ends")
+    assert (row.date, row.source, row.url) == ("2026-02-03", "Harbour Times", "https://example.test/a")
+
+
+def test_html_main_text_is_extracted(store, embedder, tmp_path):
+    page = tmp_path / "page.html"
+    page.write_text(
+        "<html><head><title>Floods close schools | City Paper</title></head><body><nav>Home | Sport | Weather</nav>"
+        "<article><h1>Floods close schools</h1><p>Heavy rain closed 40 schools in Leeds on Tuesday, the council said.</p>"
+        "<p>Officials expect the water to recede by Thursday, and classes to resume next week after inspections.</p></article>"
+        "<footer>Cookie policy. Subscribe now.</footer></body></html>"
+    )
+    report = ingest([page], store, embedder)
+    assert report.added == 1, report.failed
+    text = " ".join(h.text for h in store.chunks.all())
+    assert "40 schools in Leeds" in text and "Cookie policy" not in text
