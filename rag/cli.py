@@ -12,7 +12,7 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from rag.errors import NewsragError
 from rag.settings import Settings
@@ -22,6 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if os.environ.get("NEWSRAG_DEBUG") else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets itself to DEBUG
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     try:
         settings = Settings()
@@ -66,13 +67,13 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("models", help="list the LLM and embedding backends")
     s.set_defaults(func=cmd_models)
 
-    for register in _EXTRA:
-        register(sub)
+    # Larger commands live in their own modules, keeping this one small.
+    from rag.doctor import register as register_doctor
+    from rag.evaluate.cli import register as register_eval
+
+    register_eval(sub)
+    register_doctor(sub)
     return p
-
-
-# Later commands (eval, doctor) register themselves here, keeping this module small.
-_EXTRA: list[Callable[[Any], None]] = []
 
 
 def _ingest_parts(settings: Settings) -> tuple[Any, Any, Any]:
