@@ -1,0 +1,51 @@
+"""Settings: one object, documented everywhere a user looks."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from rag.errors import ConfigError
+from rag.settings import Settings
+from tests.conftest import REPO
+
+
+def _gen():
+    spec = importlib.util.spec_from_file_location("gen", REPO / "scripts" / "gen_settings_docs.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_env_example_and_readme_list_every_setting():
+    gen = _gen()
+    fix = "run .venv/bin/python scripts/gen_settings_docs.py"
+    assert (REPO / ".env.example").read_text() == gen.env_example(), fix
+    readme = (REPO / "README.md").read_text()
+    assert gen.readme(readme) == readme, fix
+
+
+def test_every_setting_is_described():
+    assert all(f.description for f in Settings.model_fields.values())
+
+
+def test_env_and_dotenv_are_read(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("NEWSRAG_TOP_K=7\nNEWSRAG_LLM=extractive\n")
+    monkeypatch.setenv("NEWSRAG_TOP_K", "3")
+    s = Settings()
+    assert (s.top_k, s.llm) == (3, "extractive")  # environment wins over .env
+
+
+def test_key_never_shows_in_repr(monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-secret-123")
+    s = Settings(_env_file=None)
+    assert s.llm_api_key.get_secret_value() == "sk-secret-123"
+    assert "sk-secret-123" not in repr(s) and "sk-secret-123" not in str(s.model_dump())
+
+
+def test_unknown_backend_lists_the_valid_ones():
+    from rag.models import make_llm
+
+    with pytest.raises(ConfigError, match="choose one of: embedded, openai, openai-compatible, extractive, fake"):
+        make_llm(Settings(_env_file=None), "gpt-17")
