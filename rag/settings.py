@@ -27,7 +27,8 @@ def available_cores() -> int:
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="NEWSRAG_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="NEWSRAG_", env_file=".env", env_file_encoding="utf-8", extra="ignore",
+        validate_by_name=True,  # Settings(llm_api_key=...) works too, not only the env aliases
     )
 
     # --- where things live
@@ -50,8 +51,8 @@ class Settings(BaseSettings):
     llm_context: int = Field(4096, description="Context window (tokens) of the embedded LLM.")
     llm_threads: int = Field(0, description="CPU threads for the embedded LLM; 0 = all available cores.")
     llm_max_tokens: int = Field(200, description="Most tokens an answer may have.")
-    llm_timeout: float = Field(60.0, description="Seconds before a hosted LLM call is abandoned.")
-    llm_retries: int = Field(2, description="Retries (with backoff) on 429/5xx from a hosted LLM.")
+    llm_timeout: float = Field(60.0, description="Seconds before a call to a hosted LLM or embedder is abandoned.")
+    llm_retries: int = Field(2, description="Retries (with backoff) on 429/5xx from a hosted LLM or embedder.")
 
     # --- embedder
     embed: EmbedBackend = Field("embedded", description="Embedding backend: embedded | openai | openai-compatible.")

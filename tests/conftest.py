@@ -83,7 +83,7 @@ def embedded_llm():
     from rag.models.gguf import ensure_model
     from rag.settings import available_cores
 
-    return EmbeddedLLM(ensure_model(MODEL_DIR), threads=available_cores())
+    return EmbeddedLLM.shared(ensure_model(MODEL_DIR), threads=available_cores())
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,14 @@
 """The embedded default LLM: a GGUF run in-process by llama.cpp (xllamacpp).
 
-Loaded once per process; all cores; ChatML from the GGUF's template;
-temperature 0. Calls are serialised: one llama.cpp context answers one
-question at a time, and llama.cpp reuses the fixed prompt prefix between calls.
+Loaded once per process (`EmbeddedLLM.shared`); all cores; ChatML from the
+GGUF's template; temperature 0. Calls are serialised: one llama.cpp context
+answers one question at a time, and llama.cpp reuses the fixed prompt prefix
+between calls.
+
+xllamacpp's `Server` always starts llama.cpp's HTTP server as well, even when
+only called in-process (there is no switch to turn it off). We bind it to a
+UNIX socket in a private folder (mode 0700, removed at exit) instead of a TCP
+port, so no other user or process on the machine can reach it.
 """
 
 from __future__ import annotations
@@ -10,7 +16,10 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import shutil
+import tempfile
 import threading
+import weakref
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -19,6 +28,8 @@ from rag.models.base import GenerationRequest
 
 log = logging.getLogger(__name__)
 _DONE = object()
+_shared: dict[tuple[str, int, int], "EmbeddedLLM"] = {}
+_shared_lock = threading.Lock()
 
 
 class EmbeddedLLM:
@@ -38,9 +49,31 @@ class EmbeddedLLM:
         params.cpuparams_batch.n_threads = threads
         params.warmup = False
         params.verbosity = -1
+        self._socket_dir = _private_socket(params)
         with _quiet_stderr():
-            self._server = xllamacpp.Server(params)
+            try:
+                self._server = xllamacpp.Server(params)
+            except Exception as e:
+                _remove(self._socket_dir)
+                raise ConfigError(f"llama.cpp could not load {model_path} (NEWSRAG_LLM_MODEL_PATH): {e}") from e
+        if self._socket_dir:
+            weakref.finalize(self, _remove, self._socket_dir)
+        log.debug("embedded LLM loaded; llama.cpp's HTTP API is bound to %s", self._server.listening_address)
         self._lock = threading.Lock()
+
+    @classmethod
+    def shared(cls, model_path: Path, threads: int, context: int = 4096) -> "EmbeddedLLM":
+        """One loaded model per process and configuration, however many engines ask."""
+        key = (str(Path(model_path).resolve()), threads, context)
+        with _shared_lock:
+            if key not in _shared:
+                _shared[key] = cls(model_path, threads, context)
+            return _shared[key]
+
+    @property
+    def listening_address(self) -> str:
+        """Where llama.cpp's own HTTP API listens (a UNIX socket where the OS has them)."""
+        return str(self._server.listening_address)
 
     def stream(self, request: GenerationRequest) -> Iterator[str]:
         body = {
@@ -50,8 +83,9 @@ class EmbeddedLLM:
             "stream": True,
         }
         pieces: "queue.Queue[Any]" = queue.Queue()
+        stop = threading.Event()
 
-        def on_chunk(chunk: Any) -> bool | None:
+        def on_chunk(chunk: Any) -> bool:
             if isinstance(chunk, dict):
                 if "error" in chunk:
                     pieces.put(BackendError(f"the embedded LLM failed: {chunk['error']}"))
@@ -59,24 +93,42 @@ class EmbeddedLLM:
                     text = (choice.get("delta") or {}).get("content")
                     if text:
                         pieces.put(text)
-            return False  # keep streaming
+            return stop.is_set()  # True stops generation (the reader went away)
 
         def run() -> None:
             try:
                 with self._lock:
-                    result = self._server.handle_chat_completions(body, on_chunk)
-                if isinstance(result, dict) and "error" in result:
-                    pieces.put(BackendError(f"the embedded LLM failed: {result['error']}"))
+                    if not stop.is_set():
+                        result = self._server.handle_chat_completions(body, on_chunk)
+                        if isinstance(result, dict) and "error" in result:
+                            pieces.put(BackendError(f"the embedded LLM failed: {result['error']}"))
             except Exception as e:  # surfaced to the caller below
                 pieces.put(BackendError(f"the embedded LLM failed: {e}"))
             finally:
                 pieces.put(_DONE)
 
         threading.Thread(target=run, daemon=True, name="embedded-llm").start()
-        while (item := pieces.get()) is not _DONE:
-            if isinstance(item, Exception):
-                raise item
-            yield item
+        try:
+            while (item := pieces.get()) is not _DONE:
+                if isinstance(item, Exception):
+                    raise item
+                yield item
+        finally:
+            stop.set()
+
+
+def _private_socket(params: Any) -> str | None:
+    """Point llama.cpp's HTTP server at a UNIX socket in a fresh 0700 folder (POSIX only)."""
+    if os.name != "posix":
+        return None  # falls back to a random port on 127.0.0.1
+    folder = tempfile.mkdtemp(prefix="newsrag-llm-")  # created 0700
+    params.hostnames = [os.path.join(folder, "llama.sock")]  # a name ending in .sock means AF_UNIX
+    return folder
+
+
+def _remove(folder: str | None) -> None:
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 class _quiet_stderr:

@@ -14,7 +14,7 @@ def _embedded(s: Settings) -> Generator:
     from rag.models.gguf import ensure_model
 
     path = s.llm_model_path or ensure_model(s.resolved_model_dir())
-    return EmbeddedLLM(path, threads=s.threads(), context=s.llm_context)
+    return EmbeddedLLM.shared(path, threads=s.threads(), context=s.llm_context)
 
 
 def _openai(s: Settings) -> Generator:
