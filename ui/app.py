@@ -1,90 +1,271 @@
 """The chat page: a thin Gradio client of the same Engine as the CLI.
 
-Built by `create_app(engine, settings)` (injected, testable); `serve()` is the
-edge that builds the engine from Settings, ingests the sample corpus into an
-empty store, and launches on 127.0.0.1 by default.
+`create_app(engine, settings)` builds the page from injected services
+(testable); `launch(demo, settings)` starts it with the house defaults (system
+fonts, no analytics, no share link, the queue's concurrency from Settings);
+`serve()` is the edge that builds the engine from Settings, ingests the sample
+corpus into an empty store, loads the model once and launches.
+
+Each browser session keeps its own `rag.chat.Chat` (follow-ups) and its own
+answers in a `gr.State`; the engine, the store and the models are shared by
+every session of the process.
 """
 
 from __future__ import annotations
 
-import logging
-from typing import Any, Iterator
+import os
 
-from rag.engine import Engine
-from rag.settings import Settings
-from rag.types import Answer
-from ui.render import CSS, answer_html, sources_html
+# Before gradio is imported anywhere: the page sends nothing outside the host.
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+
+import logging  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+from typing import Any, Iterator  # noqa: E402
+
+from rag.chat import Chat  # noqa: E402
+from rag.engine import Engine  # noqa: E402
+from rag.errors import ConfigError, NewsragError  # noqa: E402
+from rag.settings import Settings  # noqa: E402
+from rag.types import Answer  # noqa: E402
+from ui import corpus  # noqa: E402
+from ui.backends import Backends, Registry, key_status  # noqa: E402
+from ui.render import (  # noqa: E402
+    CSS, HEAD, WELCOME, answer_html, message_html, plain_text, report_html, sources_html, streaming_html, trace_html,
+)
 
 log = logging.getLogger(__name__)
 
-EXAMPLES = [
-    "Who is the Kremlin spokesman quoted about the Abu Dhabi meetings?",
-    "Which shortages are forcing Ukrainian units to give ground?",
-    "How much territory did open-source think tanks say Russia took in January?",
-]
+SYSTEM_FONTS = ["system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue", "Arial", "sans-serif"]
+MONO_FONTS = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "Liberation Mono", "monospace"]
+ARTICLE_HEADERS = ["Title", "Date", "Outlet", "Chunks", "Id"]
 
 
-def create_app(engine: Engine, settings: Settings, examples: list[str] | None = None) -> Any:
+@dataclass
+class Session:
+    """One browser session: its follow-up context and its answers (numbered turns)."""
+
+    chat: Chat
+    answers: list[Answer] = field(default_factory=list)
+
+
+def create_app(engine: Engine, settings: Settings, llms: Registry | None = None) -> Any:
     import gradio as gr
 
-    def respond(message: str, history: list[dict[str, Any]]) -> Iterator[tuple[list[dict[str, Any]], str, str]]:
+    backends = Backends(engine, settings, llms)
+    uploads = settings.home / "uploads"
+
+    def respond(message: str, history: list[dict[str, Any]] | None, session: Session | None, backend: str | None, model: str | None, top_k: float | None) -> Iterator[tuple[Any, ...]]:
+        session = session or Session(Chat(engine))
         history = list(history or [])
         message = (message or "").strip()
+        last = session.answers[-1] if session.answers else None
         if not message:
-            yield history, "", sources_html(None)
+            yield history, "", sources_html(session.answers), trace_html(last), plain_text(last), session
             return
-        history.append({"role": "user", "content": message})
-        history.append({"role": "assistant", "content": "…"})
-        yield history, "", sources_html(None)
+        history += [{"role": "user", "content": message}, {"role": "assistant", "content": streaming_html("")}]
+        yield history, "", sources_html(session.answers), trace_html(last), plain_text(last), session
         text = ""
-        for item in engine.stream(message):
-            if isinstance(item, Answer):
-                history[-1] = {"role": "assistant", "content": answer_html(item)}
-                yield history, "", sources_html(item)
-            else:
-                text += item
-                history[-1] = {"role": "assistant", "content": text}
-                yield history, "", sources_html(None)
+        try:
+            session.chat.llm = backends.get(backend, model)
+            for item in session.chat.stream(message, top_k=int(top_k) if top_k else None):
+                if isinstance(item, Answer):
+                    session.answers.append(item)
+                    history[-1] = {"role": "assistant", "content": answer_html(item, len(session.answers))}
+                    yield history, "", sources_html(session.answers), trace_html(item), plain_text(item), session
+                else:
+                    text += item
+                    history[-1] = {"role": "assistant", "content": streaming_html(text)}
+                    yield history, "", sources_html(session.answers), trace_html(last), plain_text(last), session
+        except NewsragError as e:
+            history[-1] = {"role": "assistant", "content": message_html(str(e))}
+            yield history, "", sources_html(session.answers), trace_html(last), plain_text(last), session
+        except Exception as e:  # the page shows a message, the log keeps the traceback
+            log.exception("answering %r failed", message)
+            history[-1] = {"role": "assistant", "content": message_html(f"Something went wrong while answering ({type(e).__name__}: {e}).")}
+            yield history, "", sources_html(session.answers), trace_html(last), plain_text(last), session
 
-    with gr.Blocks(title="newsrag") as demo:
-        gr.Markdown("## newsrag — ask the articles\nEvery answer cites the passages it comes from.")
+    def clear(session: Session | None) -> tuple[Any, ...]:
+        if session is not None:
+            session.chat.reset()
+            session.answers.clear()
+        return [], "", sources_html([]), trace_html(None), "", session
+
+    def corpus_view() -> tuple[Any, ...]:
+        articles = engine.store.manifest.articles()
+        chunks = sum(a.n_chunks for a in articles)
+        summary = f"**{len(articles)} articles** in the store ({chunks} chunks)." if articles else "**The store is empty.** Add articles below."
+        questions = corpus.example_questions(articles)
+        return (
+            summary,
+            corpus.article_rows(articles),
+            gr.Dropdown(choices=corpus.article_choices(articles), value=None),
+            gr.Dataset(samples=[[q] for q in questions], visible=bool(questions)),
+            status_line(len(articles)),
+        )
+
+    def status_line(n_articles: int) -> str:
+        return f"{n_articles} articles in the store · answers by the **{settings.llm}** backend unless you pick another in *Settings*."
+
+    def add_files(files: list[str] | None, progress: Any = gr.Progress()) -> tuple[Any, ...]:
+        paths = [f if isinstance(f, str) else getattr(f, "name", str(f)) for f in (files or [])]
+        if not paths:
+            return (message_html("Choose one or more files first.", "empty"), *corpus_view())
+        saved = corpus.save_uploads(paths, uploads, int(settings.max_file_mb * 2**20))
+        progress(0, desc="Reading the files")
+
+        def on_file(i: int, n: int, path: str) -> None:
+            progress((i, n), desc=f"Embedding {os.path.basename(path)}", unit="files")
+
+        try:
+            report = corpus.ingest_uploads(saved, engine.store, engine.embedder, settings, on_file)
+        except NewsragError as e:
+            return (message_html(str(e)), *corpus_view())
+        return (report_html(report), *corpus_view())
+
+    def remove_article(article_id: str | None) -> tuple[Any, ...]:
+        from ingest import remove
+
+        if not article_id:
+            return (message_html("Pick an article to remove.", "empty"), *corpus_view())
+        try:
+            removed = remove([article_id], engine.store)
+        except NewsragError as e:
+            return (message_html(str(e)), *corpus_view())
+        note = f"Removed {len(removed)} article." if removed else "That article was already gone."
+        return (message_html(note, "report"), *corpus_view())
+
+    def describe_backend(name: str | None) -> str:
+        name = name or settings.llm
+        return f"{backends.describe(name)}. For hosted backends: {key_status(settings)}; keys come only from the environment or `.env`."
+
+    with gr.Blocks(title="newsrag", analytics_enabled=False) as demo:
+        session = gr.State(None)
         with gr.Row():
-            with gr.Column(scale=3):
-                chat = gr.Chatbot(label="Answers", height=480, sanitize_html=True)
-                box = gr.Textbox(label="Question", placeholder="Ask about the articles…", lines=1)
-                with gr.Row():
-                    send = gr.Button("Ask", variant="primary")
-                    clear = gr.Button("Clear")
-                gr.Examples(examples or EXAMPLES, inputs=box)
-            with gr.Column(scale=2):
-                sources = gr.HTML(sources_html(None), label="Sources")
-        send.click(respond, [box, chat], [chat, box, sources], api_name="ask")
-        box.submit(respond, [box, chat], [chat, box, sources], api_name=False)
-        clear.click(lambda: ([], "", sources_html(None)), None, [chat, box, sources], api_name=False)
+            gr.Markdown("## newsrag — ask the articles", elem_id="nr-heading")
+            status = gr.Markdown(status_line(len(engine.store.manifest.articles())), elem_id="nr-status")
+        with gr.Tabs():
+            with gr.Tab("Chat", id="chat"):
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=3):
+                        chatbot = gr.Chatbot(
+                            label="Conversation", height=380, placeholder=WELCOME, elem_id="nr-chat", feedback_options=None,
+                            sanitize_html=True, buttons=[],  # no share (it posts to Hugging Face); "Copy answer" copies plain text
+                        )
+                        box = gr.Textbox(show_label=False, placeholder="Ask about the articles… (Enter sends)", lines=1, elem_id="nr-question", autofocus=True)
+                        with gr.Row():
+                            ask = gr.Button("Ask", variant="primary", elem_id="nr-ask")
+                            copy = gr.Button("Copy answer", elem_id="nr-copy")
+                            clear_btn = gr.Button("Clear conversation", elem_id="nr-clear")
+                        questions = corpus.example_questions(engine.store.manifest.articles())
+                        examples = gr.Dataset(label="Example questions", components=[box], samples=[[q] for q in questions], visible=bool(questions), elem_id="nr-examples")
+                        with gr.Accordion("Trace: how the answer was made", open=False, elem_id="nr-trace"):
+                            trace = gr.HTML(trace_html(None))
+                    with gr.Column(scale=2):
+                        gr.Markdown("### Sources")
+                        sources = gr.HTML(sources_html([]), elem_id="nr-sources")
+                plain = gr.Textbox(visible="hidden", elem_id="nr-plain")
+            with gr.Tab("Corpus", id="corpus"):
+                summary = gr.Markdown()
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=2):
+                        files = gr.File(
+                            label=f"Add articles ({' '.join(corpus.ALLOWED_SUFFIXES)}, at most {settings.max_file_mb:g} MB each)",
+                            file_count="multiple", elem_id="nr-upload",  # types are checked per file, with reasons
+                        )
+                        report = gr.HTML(elem_id="nr-report")
+                        pick = gr.Dropdown(label="Remove an article", choices=[], elem_id="nr-pick")
+                        remove_btn = gr.Button("Remove article", variant="stop", elem_id="nr-remove")
+                    with gr.Column(scale=3):
+                        table = gr.Dataframe(
+                            headers=ARTICLE_HEADERS, interactive=False, wrap=True, elem_id="nr-articles",
+                            column_widths=["46%", "14%", "18%", "8%", "14%"], max_chars=160,
+                        )
+            with gr.Tab("Settings", id="settings"):
+                backend = gr.Dropdown(choices=backends.choices(), value=settings.llm, label="LLM backend", elem_id="nr-backend")
+                about = gr.Markdown(describe_backend(settings.llm))
+                model = gr.Textbox(label="Model name (openai / openai-compatible; empty = the configured one)", value=settings.llm_model or "", elem_id="nr-model")
+                top_k = gr.Slider(1, 12, value=settings.top_k, step=1, label="Passages given to the model (top-k)", elem_id="nr-topk")
+                gr.Markdown(
+                    f"Embedder: `{engine.embedder.identity}` · answers generated at once: {settings.concurrency} (others wait in a queue). "
+                    "These choices apply to this browser tab only; every backend is loaded once per server process."
+                )
+
+        chat_outputs = [chatbot, box, sources, trace, plain, session]
+        chat_inputs = [box, chatbot, session, backend, model, top_k]
+        answer_kw = dict(concurrency_limit=settings.concurrency, concurrency_id="answer")
+        ask.click(respond, chat_inputs, chat_outputs, api_name="ask", **answer_kw)
+        box.submit(respond, chat_inputs, chat_outputs, api_name=False, **answer_kw)
+        examples.click(lambda x: x[0], examples, box, api_name=False, queue=False).then(respond, chat_inputs, chat_outputs, api_name=False, **answer_kw)
+        clear_btn.click(clear, session, chat_outputs, api_name=False)
+        chatbot.clear(clear, session, chat_outputs, api_name=False)
+        copy.click(None, plain, None, js="(text) => { window.nrCopy && window.nrCopy(text); }", api_name=False)
+        backend.change(describe_backend, backend, about, api_name=False)
+
+        corpus_outputs = [summary, table, pick, examples, status]
+        files.upload(add_files, files, [report, *corpus_outputs], api_name="add_files", concurrency_limit=1, concurrency_id="ingest")
+        remove_btn.click(remove_article, pick, [report, *corpus_outputs], api_name="remove", concurrency_limit=1, concurrency_id="ingest")
+        demo.load(corpus_view, None, corpus_outputs, api_name=False)
     return demo
+
+
+def theme() -> Any:
+    """Gradio's default look with the system's fonts: nothing is fetched from a font service."""
+    import gradio as gr
+
+    return gr.themes.Default(font=SYSTEM_FONTS, font_mono=MONO_FONTS)
+
+
+def auth_pair(settings: Settings) -> tuple[str, str] | None:
+    if settings.auth is None:
+        return None
+    user, sep, password = settings.auth.get_secret_value().partition(":")
+    if not sep or not user or not password:
+        raise ConfigError("NEWSRAG_AUTH must be user:password (both non-empty)")
+    return user, password
+
+
+def launch(demo: Any, settings: Settings, **kw: Any) -> Any:
+    """Start the page with the house defaults; `kw` overrides (tests pass a port and prevent_thread_lock)."""
+    auth = auth_pair(settings)
+    if settings.host not in ("127.0.0.1", "localhost", "::1") and auth is None:
+        log.warning("the chat page is reachable from other machines at %s without a login; set NEWSRAG_AUTH=user:password", settings.host)
+    demo.queue(default_concurrency_limit=settings.concurrency, max_size=max(64, 16 * settings.concurrency))
+    options: dict[str, Any] = dict(
+        server_name=settings.host,
+        server_port=settings.port,
+        auth=auth,
+        share=False,
+        show_error=False,
+        max_file_size=int(settings.max_file_mb * 2**20),
+        theme=theme(),
+        css=CSS,
+        head=HEAD,
+        pwa=False,
+        mcp_server=False,
+        ssr_mode=False,
+        enable_monitoring=False,
+        footer_links=["api", "settings"],
+    )
+    return demo.launch(**(options | kw))
 
 
 def ensure_sample(engine: Engine, settings: Settings) -> None:
     """An empty store gets the bundled sample articles, so a fresh clone has something to ask."""
     if not engine.store.is_empty() or not settings.sample_corpus.exists():
         return
-    from ingest import IngestOptions, ingest
+    from ingest import ingest
 
-    opts = IngestOptions(settings.chunk_tokens, settings.chunk_overlap, int(settings.max_file_mb * 2**20), settings.max_article_chars)
-    report = ingest([settings.sample_corpus], engine.store, engine.embedder, opts, progress=True)
+    report = ingest([settings.sample_corpus], engine.store, engine.embedder, corpus.ingest_options(settings), progress=True)
     print(f"ingested the sample corpus from {settings.sample_corpus}: {report.summary()}")
 
 
 def serve(settings: Settings, ingest_sample: bool = True) -> None:
+    auth_pair(settings)  # a malformed NEWSRAG_AUTH fails before anything loads
     engine = Engine.from_settings(settings)
     if ingest_sample:
         ensure_sample(engine, settings)
-    engine.llm  # load the model before the first visitor waits for it
-    demo = create_app(engine, settings)
-    auth = None
-    if settings.auth is not None:
-        user, _, password = settings.auth.get_secret_value().partition(":")
-        auth = (user, password)
-    demo.queue(default_concurrency_limit=settings.concurrency).launch(
-        server_name=settings.host, server_port=settings.port, auth=auth, share=False, css=CSS, show_error=False
-    )
+    try:
+        engine.llm  # load the model before the first visitor waits for it
+    except NewsragError as e:
+        print(f"the {settings.llm} LLM backend did not load: {e}\nThe page shows this message, with the retrieved passages, until it does.")
+    launch(create_app(engine, settings), settings)

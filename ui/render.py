@@ -1,36 +1,79 @@
-"""HTML for answers and sources on the chat page (escaped: article text is data)."""
+"""HTML for the chat page: answers, sources, trace, ingest reports (all escaped: article text is data).
+
+Every answer is a numbered turn `t` of its browser session; its `[n]` links to
+the source card `nr-src-t-n`, so a citation in an older answer still opens its
+own passage. The click is handled by `HEAD` (open the turn, highlight and
+scroll to the card), which works whatever the chat's HTML sanitiser does to
+the link's default behaviour.
+"""
 
 from __future__ import annotations
 
 import html
+import json
 import re
+from typing import Any, Sequence
 
+from ingest import IngestReport
 from rag.types import Answer, Citation, Passage
 
+WELCOME = (
+    "**Ask a question about the articles.** Every answer cites its sources as [1], [2]…: "
+    "click one to see the passage it came from, with the cited sentence highlighted. "
+    "Add your own articles in the *Corpus* tab."
+)
 
-def answer_html(a: Answer) -> str:
-    """The answer text with each [n] as a link to its source card."""
+
+def streaming_html(text: str) -> str:
+    return f'<div class="nr-answer nr-streaming">{html.escape(text)}<span class="nr-cursor">▍</span></div>'
+
+
+def answer_html(a: Answer, turn: int) -> str:
+    """The answer text with each [n] as a link to its source card, then any warnings."""
     if a.error:
-        return f'<div class="nr-error"><b>The model could not answer.</b> {html.escape(a.error)}<br>The retrieved passages are shown beside.</div>'
-    text = html.escape(a.text)
+        return (
+            f'<div class="nr-error"><b>The model could not answer.</b> {html.escape(a.error)}'
+            "<br>The retrieved passages are shown under Sources.</div>"
+        )
     if not a.answerable:
-        return f'<div class="nr-declined">{text}</div>'
-    text = re.sub(r"\[(\d+)\]", lambda m: f'<a class="nr-cite" href="#nr-src-{m.group(1)}">[{m.group(1)}]</a>', text)
+        return f'<div class="nr-declined"><span class="nr-badge">not in the articles</span> {html.escape(a.text)}</div>'
+    text = re.sub(r"\[(\d+)\]", lambda m: cite_link(turn, int(m.group(1))), html.escape(a.text))
     warn = "".join(
-        f'<div class="nr-warn">⚠ Not supported by the cited passage: “{html.escape(u.sentence)}” ({html.escape(u.reason)})</div>'
+        '<div class="nr-warn">⚠ Not supported by '
+        + (" ".join(cite_link(turn, n) for n in u.citations) or "the cited passages")
+        + f": “{html.escape(u.sentence)}”"
+        + (f" — {html.escape(u.reason)}" if u.reason else "")
+        + "</div>"
         for u in a.unsupported
     )
     return f'<div class="nr-answer">{text}</div>{warn}'
 
 
-def sources_html(a: Answer | None) -> str:
-    if a is None:
-        return '<div class="nr-empty">Sources of the answer appear here.</div>'
-    if a.citations:
-        return "".join(_citation_card(c, _passage(a, c)) for c in a.citations)
+def cite_link(turn: int, n: int) -> str:
+    return f'<a class="nr-cite" href="#nr-src-{turn}-{n}" data-src="nr-src-{turn}-{n}">[{n}]</a>'
+
+
+def sources_html(answers: Sequence[Answer]) -> str:
+    """The sources of every turn, newest first; only the newest is open."""
+    if not answers:
+        return '<div class="nr-empty">The sources of each answer appear here.</div>'
+    parts = []
+    for t in range(len(answers), 0, -1):
+        a = answers[t - 1]
+        opened = " open" if t == len(answers) else ""
+        parts.append(
+            f'<details class="nr-turn" id="nr-turn-{t}"{opened}><summary>{t}. {html.escape(a.question)}</summary>'
+            f"{_turn_sources(a, t)}</details>"
+        )
+    return "".join(parts)
+
+
+def _turn_sources(a: Answer, turn: int) -> str:
+    if a.citations and not a.error:
+        return "".join(_citation_card(c, _passage(a, c), turn) for c in a.citations)
     if a.passages:
-        head = "Closest passages" if not a.error else "Retrieved passages"
-        return f"<h4>{head}</h4>" + "".join(_passage_card(p) for p in a.passages)
+        head = "Retrieved passages" if a.error else "Closest passages"
+        return f'<div class="nr-sub">{head}</div>' + "".join(_passage_card(p) for p in a.passages)
     return '<div class="nr-empty">No passages found.</div>'
 
 
@@ -38,31 +81,149 @@ def _passage(a: Answer, c: Citation) -> Passage | None:
     return next((p for p in a.passages if p.n == c.passage), None)
 
 
-def _meta(title: str, source: str, date: str) -> str:
-    bits = " · ".join(html.escape(x) for x in (source, date) if x)
-    return f'<div class="nr-title">{html.escape(title)}</div><div class="nr-meta">{bits}</div>'
+def _meta(title: str, source: str, date: str, byline: str = "") -> str:
+    bits = " · ".join(html.escape(x) for x in (source, date, byline) if x)
+    return f'<div class="nr-title">{html.escape(title or "(untitled)")}</div><div class="nr-meta">{bits}</div>'
 
 
-def _citation_card(c: Citation, p: Passage | None) -> str:
-    body = html.escape(c.quote)
-    if p is not None and c.quote in p.text:
-        i = p.text.index(c.quote)
-        body = html.escape(p.text[:i]) + f"<mark>{html.escape(c.quote)}</mark>" + html.escape(p.text[i + len(c.quote) :])
-    return f'<div class="nr-card" id="nr-src-{c.n}"><span class="nr-num">[{c.n}]</span>{_meta(c.title, c.source, c.date)}<p>{body}</p></div>'
+def highlight(text: str, quote: str) -> str:
+    """The passage, escaped, with the quoted sentence in <mark> (or the quote alone if it is not in the passage)."""
+    if quote and quote in text:
+        i = text.index(quote)
+        return html.escape(text[:i]) + f"<mark>{html.escape(quote)}</mark>" + html.escape(text[i + len(quote) :])
+    return f"<mark>{html.escape(quote)}</mark>" if quote else html.escape(text)
+
+
+def _citation_card(c: Citation, p: Passage | None, turn: int) -> str:
+    body = highlight(p.text if p else c.quote, c.quote)
+    meta = _meta(c.title, c.source, c.date, p.byline if p else "")
+    return f'<div class="nr-card" id="nr-src-{turn}-{c.n}"><span class="nr-num">[{c.n}]</span>{meta}<p>{body}</p></div>'
 
 
 def _passage_card(p: Passage) -> str:
-    return f'<div class="nr-card"><span class="nr-num">·</span>{_meta(p.title, p.source, p.date)}<p>{html.escape(p.text)}</p></div>'
+    return f'<div class="nr-card"><span class="nr-num">{p.n}.</span>{_meta(p.title, p.source, p.date, p.byline)}<p>{html.escape(p.text)}</p></div>'
+
+
+def _num(x: float | None, fmt: str = "{:.3f}") -> str:
+    return "–" if x is None else fmt.format(x)
+
+
+def trace_html(a: Answer | None) -> str:
+    """How the latest answer was made: timings, every passage's ranks and scores, and the engine's trace."""
+    if a is None:
+        return '<div class="nr-empty">Ask a question to see how its answer was made.</div>'
+    timings = " · ".join(f"{html.escape(k.removesuffix('_s').replace('_', ' '))} {v:.2f} s" for k, v in a.timings.items())
+    cited = {c.passage for c in a.citations}
+    rows = "".join(
+        f"<tr><td>{p.n}{' ✓' if p.n in cited else ''}</td><td>{html.escape(p.title)}</td><td>{_num(p.score, '{:.4f}')}</td>"
+        f"<td>{_num(p.dense_rank, '{}')}</td><td>{_num(p.dense_score)}</td><td>{_num(p.keyword_rank, '{}')}</td><td>{_num(p.keyword_score, '{:.2f}')}</td></tr>"
+        for p in a.passages
+    )
+    out = [
+        f"<p><b>Model</b> {html.escape(a.model or '–')} · <b>Timings</b> {timings or '–'}</p>",
+        '<table class="nr-table"><tr><th>passage</th><th>article</th><th>fused (RRF)</th><th>dense rank</th>'
+        f"<th>cosine</th><th>keyword rank</th><th>BM25</th></tr>{rows}</table>" if rows else "<p>No passages were retrieved.</p>",
+    ]
+    if a.dropped_citations:
+        out.append(f"<p>Citations of passages that do not exist, dropped: {', '.join(f'[{n}]' for n in a.dropped_citations)}</p>")
+    if a.trace:
+        out.append(f'<div class="nr-sub">Pipeline trace</div><pre class="nr-json">{html.escape(_json(a.trace))}</pre>')
+    return '<div class="nr-trace">' + "".join(out) + "</div>"
+
+
+def _json(data: Any) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False, default=str)
+
+
+def plain_text(a: Answer | None) -> str:
+    """The answer and its sources as plain text, for the copy button."""
+    if a is None:
+        return ""
+    if a.error:
+        return f"The model could not answer: {a.error}"
+    lines = [a.text]
+    if a.citations:
+        lines += ["", "Sources:"]
+        lines += [f"[{c.n}] {c.title} — {', '.join(x for x in (c.source, c.date) if x)}: “{c.quote}”" for c in a.citations]
+    return "\n".join(lines)
+
+
+def report_html(report: IngestReport) -> str:
+    r = report
+    parts = [
+        f'<div class="nr-report"><b>Added {r.added}, updated {r.updated}, unchanged {r.unchanged}, failed {len(r.failed)}.</b> '
+        f"The store holds {r.articles_total} articles in {r.chunks_total} chunks.</div>"
+    ]
+    for title, rows in (("Not added", r.failed), ("Warnings", r.warnings)):
+        if rows:
+            body = "".join(f"<tr><td>{html.escape(x['path'])}</td><td>{html.escape(x['reason'])}</td></tr>" for x in rows)
+            parts.append(f'<div class="nr-sub">{title}</div><table class="nr-table nr-failed"><tr><th>file</th><th>reason</th></tr>{body}</table>')
+    return "".join(parts)
+
+
+def message_html(text: str, kind: str = "error") -> str:
+    return f'<div class="nr-{kind}">{html.escape(text)}</div>'
 
 
 CSS = """
-.nr-card {border:1px solid #ddd; border-radius:8px; padding:8px 10px; margin:6px 0;}
-.nr-card:target {border-color:#d97706; box-shadow:0 0 0 2px #fcd34d;}
+.nr-card {border:1px solid var(--border-color-primary); border-radius:8px; padding:8px 10px; margin:6px 0; scroll-margin:60px;}
+.nr-card.nr-active, .nr-card:target {border-color:#d97706; box-shadow:0 0 0 2px #fcd34d;}
+.nr-card p {margin:6px 0 0 0; line-height:1.45;}
 .nr-num {font-weight:bold; margin-right:6px;}
 .nr-title {font-weight:600; display:inline;}
-.nr-meta {color:#666; font-size:0.85em;}
-.nr-declined {color:#555; font-style:italic;}
-.nr-error {color:#b91c1c;}
-.nr-warn {color:#92400e; font-size:0.9em;}
-mark {background:#fde68a;}
+.nr-meta {color:var(--body-text-color-subdued); font-size:0.85em;}
+.nr-turn > summary {cursor:pointer; font-weight:600; margin:6px 0;}
+.nr-sub {font-weight:600; margin:8px 0 2px 0; color:var(--body-text-color-subdued);}
+.nr-empty {color:var(--body-text-color-subdued); font-style:italic;}
+a.nr-cite {font-weight:600; text-decoration:none; color:#b45309; cursor:pointer; padding:0 1px;}
+a.nr-cite:hover {text-decoration:underline;}
+.nr-declined {color:var(--body-text-color-subdued); font-style:italic; border-left:3px solid #9ca3af; padding-left:8px;}
+.nr-badge {font-style:normal; font-size:0.75em; text-transform:uppercase; letter-spacing:0.04em; background:#e5e7eb; color:#374151; border-radius:4px; padding:1px 6px; margin-right:4px;}
+.nr-error {color:#b91c1c; border-left:3px solid #dc2626; padding-left:8px;}
+.nr-warn {color:#92400e; font-size:0.9em; margin-top:6px;}
+.nr-cursor {opacity:0.6;}
+.nr-table {border-collapse:collapse; font-size:0.85em; width:100%;}
+.nr-table td, .nr-table th {border:1px solid var(--border-color-primary); padding:2px 6px; text-align:left;}
+.nr-json {font-size:0.8em; max-height:320px; overflow:auto; white-space:pre-wrap;}
+mark {background:#fde68a; color:#111827; padding:0 1px;}
 """
+
+# Loaded in the page's <head>: citation clicks and the copy button. No outside resources.
+HEAD = """<script>
+(() => {
+  function showSource(id) {
+    const card = document.getElementById(id);
+    if (!card) return false;
+    const turn = card.closest('details');
+    if (turn) turn.open = true;
+    document.querySelectorAll('.nr-card.nr-active').forEach((c) => c.classList.remove('nr-active'));
+    card.classList.add('nr-active');
+    card.scrollIntoView({behavior: 'smooth', block: 'center'});
+    return true;
+  }
+  document.addEventListener('click', (ev) => {
+    const a = ev.target && ev.target.closest ? ev.target.closest('a.nr-cite') : null;
+    if (!a) return;
+    ev.preventDefault();
+    ev.stopPropagation();
+    showSource(a.dataset.src || (a.getAttribute('href') || '').replace(/^#/, ''));
+  }, true);
+  window.nrCopy = (text) => {
+    if (!text) return;
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).catch(() => fallback(text));
+    } else {
+      fallback(text);
+    }
+  };
+  function fallback(text) {
+    const ta = document.createElement('textarea');
+    ta.value = text;
+    ta.style.position = 'fixed';
+    ta.style.opacity = '0';
+    document.body.appendChild(ta);
+    ta.select();
+    try { document.execCommand('copy'); } finally { ta.remove(); }
+  }
+})();
+</script>"""
