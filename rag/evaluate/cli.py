@@ -1,9 +1,50 @@
-"""Registers `newsrag eval` (filled in by the retrieval-quality work, issue #3)."""
+"""`newsrag eval retrieval --rgb PATH` and `newsrag eval qa PATH.jsonl` (issue #3)."""
 
 from __future__ import annotations
 
+import argparse
+import json
+import sys
+from pathlib import Path
 from typing import Any
 
 
 def register(sub: Any) -> None:
-    pass
+    p = sub.add_parser("eval", help="measure retrieval (RGB file) or answers (QA file)")
+    ev = p.add_subparsers(dest="eval_command", required=True)
+
+    s = ev.add_parser("retrieval", help="Hits@1/3/10, MRR@10 and latency on an RGB file, beside a llama-index baseline")
+    s.add_argument("--rgb", type=Path, required=True, help="RGB-shaped JSON lines: query, positive, negative")
+    s.add_argument("--json", action="store_true", help="print the report as JSON")
+    s.add_argument("--no-baseline", action="store_true", help="skip the llama-index baseline (halves the run time)")
+    s.set_defaults(func=cmd_eval_retrieval)
+
+    s = ev.add_parser("qa", help="accuracy, citations, refusals and latency of answers on a QA file")
+    s.add_argument("path", type=Path, help="JSON lines: question, answer_any, source (or unanswerable: true)")
+    s.add_argument("--corpus", type=Path, default=None, help="ingest this folder into a temporary store and answer from it (default: the configured store)")
+    s.add_argument("--retrieval-only", action="store_true", help="only check that the answer-bearing passage is retrieved (no LLM)")
+    s.add_argument("--json", action="store_true", help="print the report as JSON")
+    s.set_defaults(func=cmd_eval_qa)
+
+
+def cmd_eval_retrieval(args: argparse.Namespace, settings: Any) -> int:
+    from rag.evaluate.report import retrieval_markdown
+    from rag.evaluate.retrieval import evaluate_retrieval
+
+    report = evaluate_retrieval(args.rgb, settings, baseline=not args.no_baseline)
+    print(json.dumps(report, indent=2) if args.json else retrieval_markdown(report))
+    return 0
+
+
+def cmd_eval_qa(args: argparse.Namespace, settings: Any) -> int:
+    from rag.evaluate.report import qa_markdown
+    from rag.evaluate.runner import run_qa
+
+    def progress(row: dict[str, Any]) -> None:
+        if not args.json and sys.stderr.isatty():
+            mark = "ok" if not row["why"] else row["why"]
+            print(f"  {row['id']}: {mark} ({row['total_s'] or 0:.1f} s)", file=sys.stderr)
+
+    report = run_qa(args.path, settings, corpus=args.corpus, retrieval_only=args.retrieval_only, on_row=progress)
+    print(json.dumps(report, indent=2, ensure_ascii=False) if args.json else qa_markdown(report))
+    return 0

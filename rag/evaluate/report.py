@@ -1,0 +1,62 @@
+"""Reports as Markdown tables: printed by `newsrag eval`, written by bench/run.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+RETRIEVAL_KEYS = ("hits@1", "hits@3", "hits@10", "mrr@10", "p50_ms", "p95_ms")
+
+
+def _num(v: Any, digits: int = 2) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.{digits}f}"
+    return str(v)
+
+
+def table(header: list[str], rows: list[list[Any]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(_num(c) if not isinstance(c, str) else c for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def retrieval_markdown(report: dict[str, Any]) -> str:
+    c = report["corpus"]
+    rows = [["ours (hybrid)"] + [report["ours"][k] for k in RETRIEVAL_KEYS]]
+    if "baseline" in report:
+        rows.append(["baseline (llama-index defaults)"] + [report["baseline"][k] for k in RETRIEVAL_KEYS])
+        rows.append(["ratio ours / baseline"] + [report["ratio"].get(k) for k in RETRIEVAL_KEYS])
+    head = (
+        f"Retrieval on {report['dataset']}: {c['queries']} queries over {c['snippets']} distinct snippets "
+        f"({c.get('chunks', '?')} chunks); a hit is one of the query's positive snippets."
+    )
+    return head + "\n\n" + table(["system"] + list(RETRIEVAL_KEYS), rows)
+
+
+def qa_markdown(report: dict[str, Any]) -> str:
+    parts = [f"QA on {report['dataset']} ({report['corpus'].get('store', '')}, top_k {report['config']['top_k']})."]
+    if "accuracy" in report:
+        parts.append(
+            table(
+                ["n", "correct", "accuracy", "citation accuracy", "refusal accuracy", "ttft p50 s", "ttft p95 s", "total p50 s", "total p95 s"],
+                [[report["n"], report["correct"], report["accuracy"], report["citation_accuracy"], report["refusal_accuracy"],
+                  report["ttft_p50_s"], report["ttft_p95_s"], report["total_p50_s"], report["total_p95_s"]]],
+            )
+        )
+        wrong = report["wrong"]
+        if wrong:
+            parts.append("Wrong or uncited:\n" + "\n".join(f"- {w['id']} {w['question']} -> {w['why']}: {w['answer'][:160]!r}" for w in wrong))
+        else:
+            parts.append("Every row correct, every correct answer citing its source.")
+    r = report["retrieval"]
+    k = r["top_k"]
+    parts.append(
+        "Retrieval only (rank of the first passage from the source article holding an accepted answer):\n\n"
+        + table(["n", "hits@1", "hits@3", f"hits@{k}", "hits@10", "mrr@10", f"context chars @{k}"],
+                [[r["n"], r["hits@1"], r["hits@3"], r[f"hits@{k}"], r["hits@10"], r["mrr@10"], r["context_chars_mean"]]])
+    )
+    missed = [row for row in r["rows"] if row["rank"] is None or row["rank"] > k]
+    if missed:
+        parts.append("Not in the top " + str(k) + ":\n" + "\n".join(f"- {m['id']} {m['question']} (rank {m['rank']})" for m in missed))
+    return "\n\n".join(parts)

@@ -1,0 +1,76 @@
+"""`newsrag eval retrieval`: Hits@k, MRR@10 and latency, ours beside a llama-index baseline.
+
+Both sides index the same snippets with the same embedder, in their own
+temporary stores; latency is the whole retrieval call (query embedding
+included, no LLM).
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Callable
+
+from rag.evaluate.metrics import first_relevant_rank, ranking_summary, ratios
+from rag.evaluate.rgb import RGBData, build_baseline, build_store, load_rgb, snippet_articles, snippet_of
+from rag.retrieve import RetrievalConfig, Retriever
+
+DEPTH = 10  # every figure is computed on the first 10 results
+
+
+def retrieval_config(settings: Any, **override: Any) -> RetrievalConfig:
+    """The retrieval the app uses (from settings), asked for DEPTH results."""
+    return replace(RetrievalConfig(settings.dense_k, settings.keyword_k, DEPTH), **override)
+
+
+def run_queries(data: RGBData, search: Callable[[str], list[int]]) -> dict[str, float]:
+    search(data.queries[0].query)  # warm-up, not counted (first ONNX run, index load)
+    ranks: list[int | None] = []
+    latencies: list[float] = []
+    for q in data.queries:
+        t0 = time.perf_counter()
+        found = search(q.query)
+        latencies.append(time.perf_counter() - t0)
+        ranks.append(first_relevant_rank(found[:DEPTH], q.positives))
+    return ranking_summary(ranks, latencies)
+
+
+def evaluate_retrieval(
+    rgb: Path | str,
+    settings: Any,
+    embedder: Any = None,
+    baseline: bool = True,
+    config: RetrievalConfig | None = None,
+) -> dict[str, Any]:
+    """The retrieval report: {"ours": {...}, "baseline": {...}, "ratio": {...}, "corpus": {...}}."""
+    from rag.models import make_embedder
+
+    data = load_rgb(rgb)
+    embedder = embedder or make_embedder(settings)
+    cfg = config or retrieval_config(settings)
+    report: dict[str, Any] = {
+        "dataset": str(rgb),
+        "corpus": {"snippets": len(data.snippets), "queries": len(data.queries), "skipped_rows": data.skipped},
+        "config": {
+            "embedder": embedder.identity,
+            "chunk_tokens": settings.chunk_tokens,
+            "chunk_overlap": settings.chunk_overlap,
+            **{k: v for k, v in cfg.__dict__.items() if k != "top_k"},
+        },
+    }
+    with tempfile.TemporaryDirectory(prefix="newsrag-eval-", ignore_cleanup_errors=True) as tmp:
+        t0 = time.perf_counter()
+        store = build_store(snippet_articles(data), Path(tmp), embedder, settings.chunk_tokens, settings.chunk_overlap)
+        report["corpus"]["chunks"] = store.chunks.count()
+        report["corpus"]["index_s"] = round(time.perf_counter() - t0, 2)
+        retriever = Retriever(store, embedder, cfg)
+        report["ours"] = run_queries(data, lambda q: [snippet_of(p) for p in retriever.retrieve(q, DEPTH)])
+    if baseline:
+        t0 = time.perf_counter()
+        search = build_baseline(data, embedder, DEPTH)
+        report["corpus"]["baseline_index_s"] = round(time.perf_counter() - t0, 2)
+        report["baseline"] = run_queries(data, search)
+        report["ratio"] = ratios(report["ours"], report["baseline"])
+    return report
