@@ -1,0 +1,117 @@
+"""Citation verification on fixed passages: supported sentences pass, planted ones are flagged."""
+
+import pytest
+
+from rag.types import Answer, Citation, Passage
+from rag.verify import CitationVerifier, facts, numbers, verify
+
+P1 = (
+    "Open-source think tanks have put the amount of territory Russia has taken in January at nearly 60 square miles. "
+    "On Tuesday, Gen. Valery Gerasimov said its forces had captured 17 settlements and close to 200 square miles in January."
+)
+P2 = (
+    "“Overall, the fact that a whole range of complex issues are being discussed can already be considered progress,” "
+    "Kremlin spokesman Dmitry Peskov said Wednesday in reference to the Abu Dhabi meetings."
+)
+P3 = (
+    "The Interior Ministry in Kyiv said on Telegram that a Russian missile struck a residential building in Poltava, "
+    "killing four people and injuring 13. President Volodymyr Zelenskyy called the attack “a deliberate strike.” "
+    "Russian casualties since the beginning of the war totaled 1.2 million soldiers, and Trump criticized his "
+    "predecessor for giving Kyiv nearly €100 billion."
+)
+P4 = "Sybiha confirmed that there would be European forces, adding that “there will be no American troops.”"
+
+
+def passage(n: int, text: str) -> Passage:
+    return Passage(n, f"c{n}", f"a{n}", f"Article {n}", "Outlet", "2026-01-28", text, 0, len(text), 0.03)
+
+
+PASSAGES = (passage(1, P1), passage(2, P2), passage(3, P3), passage(4, P4))
+
+
+def answer(text: str, cited: dict[int, int] | None = None) -> Answer:
+    """`cited` maps the answer's [n] to passage numbers (default: [n] is passage n)."""
+    cited = cited or {n: n for n in range(1, 5)}
+    cites = tuple(Citation(n, p, f"a{p}", "", "", "", "", 0, 0) for n, p in cited.items())
+    return Answer("q", text, True, citations=cites, passages=PASSAGES)
+
+
+def reasons(text: str, **kw) -> list[str]:
+    return [u.reason for u in verify(answer(text, **kw))]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Dmitry Peskov [2].",
+        "Open-source think tanks put it at 60 square miles [1].",
+        "Nearly 60 square miles [1].",
+        "Peskov’s words: the talks “can already be considered progress” [2].",
+        "Zelensky called the overnight attack a deliberate strike [3].",  # Zelenskyy / Zelensky
+        "The Interior Ministry reported it on Telegram; 4 people were killed and thirteen injured [3].",
+        "Russia lost 1,200,000 soldiers [3]. Kyiv got €100 billion [3].",
+        "No, there will be no U.S. troops, only European forces [4].",
+        "On Wednesday, Peskov spoke about the Abu Dhabi meetings [2].",
+        "The passages do not say how many troops Europe would send.",
+    ],
+)
+def test_supported_sentences_pass(text):
+    assert reasons(text) == []
+
+
+def test_a_planted_unsupported_sentence_is_flagged():
+    a = answer("Dmitry Peskov [2]. He also said the talks would move to Geneva in March [2].")
+    (u,) = verify(a)
+    assert u.sentence == "He also said the talks would move to Geneva in March."
+    assert "‘Geneva’" in u.reason and "‘March’" in u.reason and "no retrieved passage" in u.reason
+    assert u.citations == (2,)
+
+
+def test_a_wrong_number_is_flagged():
+    assert reasons("Think tanks put it at 80 square miles [1].") == ["‘80’ is in no retrieved passage"]
+    assert reasons("The strike killed five people [3].") == ["‘five’ is in no retrieved passage"]
+
+
+def test_a_fact_from_another_passage_means_the_citation_is_wrong():
+    (r,) = reasons("Peskov said Russia took 60 square miles [2].")
+    assert "‘60’ not in the cited passage [2] but in passage [1]" in r
+
+
+def test_an_uncited_factual_sentence_is_flagged():
+    assert reasons("Dmitry Peskov [2]. Gerasimov claimed 200 square miles.") == ["cites no passage"]
+    assert reasons("Banana.") == ["cites no passage"]
+    assert reasons("Yes. Dmitry Peskov [2].") == []
+
+
+def test_a_name_in_no_passage_is_flagged_even_when_cited_everywhere():
+    (r,) = reasons("Sergei Lavrov confirmed it [1][2][3][4].")
+    assert "‘Sergei’" in r and "‘Lavrov’" in r
+
+
+def test_a_cited_passage_that_shares_nothing_with_the_sentence_is_flagged():
+    (r,) = reasons("It said drones hit an energy plant and cut power [4].")
+    assert r == "cited passage [4] does not support it"
+
+
+def test_embedding_similarity_rescues_a_paraphrase(embedder):
+    text = "The foreign minister confirmed Europe would provide soldiers [4]."
+    assert reasons(text) == ["cited passage [4] does not support it"]  # few shared words
+    assert CitationVerifier(embedder)(answer(text)).unsupported == ()
+
+
+def test_declined_answers_are_not_checked():
+    a = Answer("q", "The articles don't say.", False, passages=PASSAGES)
+    assert verify(a) == ()
+
+
+def test_facts_and_numbers_are_read_leniently():
+    assert numbers("killing four people, 1.2 million soldiers, €100 billion, the 93rd brigade") >= {4.0, 1.2e6, 1.2, 1e11, 100.0, 93.0}
+    labels = [f.label for f in facts("Dmitry Peskov’s remark on Jan. 24 about the U.S. was “firm”.")]
+    assert labels == ["Dmitry", "Jan", "Peskov", "U.S", "24"]
+
+
+def test_an_ordinary_opening_word_is_not_a_name_but_a_rare_one_is(embedder):
+    v = CitationVerifier(embedder)
+    assert v(answer("Reportedly, Peskov spoke about the Abu Dhabi meetings [2].")).unsupported == ()
+    (u,) = v(answer("Medvedev spoke about the Abu Dhabi meetings [2].")).unsupported
+    assert u.reason == "‘Medvedev’ is in no retrieved passage"
