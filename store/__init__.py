@@ -1,8 +1,9 @@
 """Chroma chunks, the BM25 keyword index and the ingest manifest, kept in agreement."""
 
+from store.audit import Audit, audit, repair
 from store.chroma import Hit, collection_name
 from store.lock import WriterLock
 from store.manifest import ArticleRow, Manifest
 from store.store import Store
 
-__all__ = ["ArticleRow", "Hit", "Manifest", "Store", "WriterLock", "collection_name"]
+__all__ = ["ArticleRow", "Audit", "Hit", "Manifest", "Store", "WriterLock", "audit", "collection_name", "repair"]

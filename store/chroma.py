@@ -49,6 +49,15 @@ def make_client(home: Path, url: str | None = None) -> Any:
     return chromadb.PersistentClient(path=str(home / "chroma"), settings=cs)
 
 
+def collections(client: Any) -> list[tuple[str, dict[str, Any], int]]:
+    """(name, metadata, chunk count) of every collection, for `newsrag doctor`."""
+    out = []
+    for col in client.list_collections():
+        col = client.get_collection(col.name) if isinstance(col, str) else col
+        out.append((col.name, dict(col.metadata or {}), col.count()))
+    return out
+
+
 class ChunkStore:
     def __init__(self, client: Any, name: str, embedder_identity: str, dimension: int) -> None:
         self.name = name
@@ -67,6 +76,31 @@ class ChunkStore:
 
     def count(self) -> int:
         return self._col.count()
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        return dict(self._col.metadata or {})
+
+    def vector_dimension(self) -> int | None:
+        """Length of a stored vector (None when the collection is empty)."""
+        res = self._col.get(limit=1, include=["embeddings"])
+        vectors = res.get("embeddings")
+        return None if vectors is None or len(vectors) == 0 else len(vectors[0])
+
+    def scan(self, batch: int = 5000) -> list[tuple[str, dict[str, Any]]]:
+        """(chunk id, metadata) of every chunk, without the texts."""
+        out: list[tuple[str, dict[str, Any]]] = []
+        offset = 0
+        while True:
+            res = self._col.get(include=["metadatas"], limit=batch, offset=offset)
+            out.extend((cid, meta or {}) for cid, meta in zip(res["ids"], res["metadatas"]))
+            if len(res["ids"]) < batch:
+                return out
+            offset += batch
+
+    def delete_ids(self, ids: list[str], batch: int = 1000) -> None:
+        for i in range(0, len(ids), batch):
+            self._col.delete(ids=ids[i : i + batch])
 
     def upsert(self, ids: list[str], vectors: Sequence[Sequence[float]], texts: list[str], metas: list[dict[str, Any]]) -> None:
         if ids:

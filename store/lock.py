@@ -1,14 +1,22 @@
-"""One writer per store: an advisory file lock, released by the OS if the writer dies."""
+"""One writer per store: an advisory file lock, released by the OS if the writer dies.
+
+Readers never take it: `ask` and the chat page keep answering while an ingest
+writes. A second writer refuses at once with a message naming the holder, or
+waits up to NEWSRAG_LOCK_TIMEOUT seconds for it.
+"""
 
 from __future__ import annotations
 
 import fcntl
 import os
+import sys
 import time
 from pathlib import Path
 from types import TracebackType
 
 from rag.errors import StoreError
+
+POLL = 0.2
 
 
 class WriterLock:
@@ -19,28 +27,61 @@ class WriterLock:
 
     def __enter__(self) -> "WriterLock":
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
         deadline = time.monotonic() + self.timeout
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
+        try:
+            while not self._try(fd):
                 if time.monotonic() >= deadline:
-                    holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "?"
-                    os.close(fd)
-                    raise StoreError(
-                        f"another ingest (pid {holder}) is writing to {self.path.parent}: wait for it to finish, "
-                        "or set NEWSRAG_LOCK_TIMEOUT=600 to wait"
-                    ) from None
-                time.sleep(0.2)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
+                    raise StoreError(self._busy_message(fd))
+                time.sleep(min(POLL, max(0.0, deadline - time.monotonic())) or POLL)
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, _who().encode(), 0)
+        except BaseException:
+            os.close(fd)
+            raise
         self._fd = fd
         return self
 
+    def _try(self, fd: int) -> bool:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            return False
+        except OSError as e:  # e.g. a file system without locks
+            raise StoreError(f"cannot lock {self.path} ({e.strerror}): put NEWSRAG_HOME on a local disk") from None
+
+    def _busy_message(self, fd: int) -> str:
+        holder = os.pread(fd, 256, 0).decode(errors="replace").strip() or "another process"
+        waited = f" and is still writing after {self.timeout:g} s" if self.timeout > 0 else ""
+        advice = "raise NEWSRAG_LOCK_TIMEOUT" if self.timeout > 0 else "or set NEWSRAG_LOCK_TIMEOUT=600 to wait for it"
+        return (
+            f"the store in {self.path.parent} is being written by {holder}{waited}: "
+            f"only one ingest at a time; wait for it to finish, {advice} (questions can still be asked meanwhile)"
+        )
+
+    def held_by_other(self) -> bool:
+        """Whether another process holds the lock right now (without taking it)."""
+        try:
+            fd = os.open(self.path, os.O_RDWR | getattr(os, "O_CLOEXEC", 0))
+        except OSError:
+            return False
+        try:
+            if self._try(fd):
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                return False
+            return True
+        finally:
+            os.close(fd)
+
     def __exit__(self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
         if self._fd is not None:
+            os.ftruncate(self._fd, 0)
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None
+
+
+def _who() -> str:
+    command = " ".join([Path(sys.argv[0]).name, *sys.argv[1:2]]) if sys.argv and sys.argv[0] else "python"
+    return f"pid {os.getpid()} ({command})"

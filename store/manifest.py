@@ -3,10 +3,16 @@
 Each article row is written only after its chunks are in Chroma, in one
 transaction with the file->articles mapping, so after a crash the manifest
 never claims more than Chroma holds; a re-run redoes what is missing.
+
+Before an article's chunks are touched its id goes into `pending` (committed,
+fsynced); the transaction that records the article (or its removal) takes it
+out again. So after a SIGKILL `pending` names exactly the articles whose chunks
+may be half-written, and the next writer undoes them (see Store.recover).
 """
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 from contextlib import contextmanager
@@ -21,7 +27,13 @@ CREATE TABLE IF NOT EXISTS articles (
   ingested_at TEXT DEFAULT CURRENT_TIMESTAMP
 );
 CREATE TABLE IF NOT EXISTS files (path TEXT NOT NULL, article_id TEXT NOT NULL, PRIMARY KEY (path, article_id));
+CREATE TABLE IF NOT EXISTS pending (article_id TEXT PRIMARY KEY, since TEXT DEFAULT CURRENT_TIMESTAMP);
 """
+
+
+def file_of(article_path: str) -> str:
+    """The file an article came from: its path without a JSON record suffix `#n`."""
+    return re.sub(r"#\d+$", "", article_path)
 
 
 @dataclass(frozen=True)
@@ -80,13 +92,34 @@ class Manifest:
         with self._lock:
             return {r[0] for r in self._db.execute("SELECT path FROM files WHERE article_id=?", (article_id,))}
 
+    def pending(self) -> list[str]:
+        """Articles whose chunks a writer started to change and did not finish."""
+        with self._lock:
+            return [r[0] for r in self._db.execute("SELECT article_id FROM pending ORDER BY article_id")]
+
+    def begin(self, article_id: str) -> None:
+        """Mark `article_id` as being written: call before touching its chunks."""
+        with self._tx() as db:
+            db.execute("INSERT OR IGNORE INTO pending (article_id) VALUES (?)", (article_id,))
+
+    def files(self) -> list[tuple[str, str]]:
+        """Every (path, article id) row."""
+        with self._lock:
+            return [(r[0], r[1]) for r in self._db.execute("SELECT path, article_id FROM files ORDER BY path, article_id")]
+
+    def drop_dangling_files(self) -> int:
+        """File rows naming an article the manifest does not hold; returns how many went."""
+        with self._tx() as db:
+            return db.execute("DELETE FROM files WHERE article_id NOT IN (SELECT id FROM articles)").rowcount
+
     def put(self, row: ArticleRow) -> None:
         with self._tx() as db:
+            db.execute("DELETE FROM pending WHERE article_id=?", (row.id,))
             db.execute(
                 "INSERT OR REPLACE INTO articles (id, content_hash, n_chunks, title, byline, date, source, url, path) VALUES (?,?,?,?,?,?,?,?,?)",
                 (row.id, row.content_hash, row.n_chunks, row.title, row.byline, row.date, row.source, row.url, row.path),
             )
-            db.execute("INSERT OR IGNORE INTO files (path, article_id) VALUES (?, ?)", (row.path.split("#")[0], row.id))
+            db.execute("INSERT OR IGNORE INTO files (path, article_id) VALUES (?, ?)", (file_of(row.path), row.id))
 
     def set_file(self, path: str, article_ids: set[str]) -> None:
         with self._tx() as db:
@@ -95,6 +128,7 @@ class Manifest:
 
     def remove(self, article_id: str) -> None:
         with self._tx() as db:
+            db.execute("DELETE FROM pending WHERE article_id=?", (article_id,))
             db.execute("DELETE FROM articles WHERE id=?", (article_id,))
             db.execute("DELETE FROM files WHERE article_id=?", (article_id,))
 

@@ -1,21 +1,31 @@
 """The store: Chroma chunks + BM25 keyword index + manifest, kept in agreement.
 
 Write order per article (crash-safe by construction, see issue #7):
+0. mark the article pending in the manifest (committed before any chunk changes);
 1. upsert the new chunks (ids `article:index`, deterministic, so a replay adds nothing);
 2. delete that article's chunks carrying another content hash (an older version);
-3. record the article in the manifest (only now does it count as ingested).
-The keyword index is rebuilt from Chroma after a batch of writes.
+3. record the article in the manifest and clear its pending mark, in one transaction
+   (only now does it count as ingested).
+Removal is the same: mark, delete the chunks, drop the row and the mark.
+
+A SIGKILL anywhere leaves at most the pending articles half-written. The next
+writer (`writer()`) first undoes them: their chunks and rows go, and the ingest
+that follows writes them again from their files. The keyword index is rebuilt
+from Chroma after a batch, and whenever its fingerprint (chunk ids and content
+hashes) differs from Chroma's, e.g. when a writer was killed before rebuilding.
+So the same ingest run again after a kill leaves what one clean ingest leaves.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from store.chroma import ChunkStore, Hit, collection_name, make_client
-from store.keyword import KeywordIndex
+from store.keyword import KeywordIndex, chunk_key, fingerprint
 from store.lock import WriterLock
 from store.manifest import ArticleRow, Manifest
 
@@ -52,8 +62,28 @@ class Store:
         name = collection_name(base, embedder_identity)
         return cls(home, ChunkStore(client, name, embedder_identity, dimension), lock_timeout)
 
-    def writer(self) -> WriterLock:
-        return WriterLock(self.home / f"{self.chunks.name}.lock", self.lock_timeout)
+    @property
+    def lock_path(self) -> Path:
+        return self.home / f"{self.chunks.name}.lock"
+
+    @contextmanager
+    def writer(self, recover: bool = True) -> Iterator[WriterLock]:
+        """Hold the store's one writer lock; first undo what a killed writer left half-done."""
+        with WriterLock(self.lock_path, self.lock_timeout) as lock:
+            if recover:
+                self.recover()
+            yield lock
+
+    def recover(self) -> list[str]:
+        """Undo half-written articles (hold `writer()`); returns their ids. A re-ingest redoes them."""
+        undone = self.manifest.pending()
+        for aid in undone:
+            self.chunks.delete_article(aid)
+            self.manifest.remove(aid)
+        if undone:
+            log.warning("undid %d article write(s) an interrupted ingest left half-done; ingest again to redo them", len(undone))
+        self.keyword.remove_stray_temp_files()
+        return undone
 
     # --- writes (hold `writer()`)
     def is_current(self, article: "Article") -> bool:
@@ -81,6 +111,7 @@ class Store:
             }
             for c in chunks
         ]
+        self.manifest.begin(aid)
         self.chunks.upsert([c.chunk_id for c in chunks], vectors, [c.text for c in chunks], metas)
         self.chunks.delete_article(aid, keep_hash=h)
         self.manifest.put(
@@ -88,12 +119,22 @@ class Store:
         )
 
     def remove_article(self, article_id: str) -> None:
+        self.manifest.begin(article_id)
         self.chunks.delete_article(article_id)
         self.manifest.remove(article_id)
 
     def sync_keyword(self) -> None:
+        """Rebuild the keyword index from every chunk in Chroma."""
         hits = self.chunks.all()
-        self.keyword.rebuild([(h.chunk_id, keyword_text(h.text, h.meta)) for h in hits])
+        fp = fingerprint(chunk_key(h.chunk_id, str(h.meta.get("content_hash", ""))) for h in hits)
+        self.keyword.rebuild([(h.chunk_id, keyword_text(h.text, h.meta)) for h in hits], fp)
+
+    def chroma_fingerprint(self) -> str:
+        return fingerprint(chunk_key(cid, str(meta.get("content_hash", ""))) for cid, meta in self.chunks.scan())
+
+    def keyword_stale(self) -> bool:
+        """True when the keyword index on disk does not describe exactly the chunks in Chroma."""
+        return self.keyword.stored_fingerprint() != self.chroma_fingerprint()
 
     # --- reads
     def dense(self, vector: Sequence[float], k: int) -> list[Hit]:

@@ -1,0 +1,143 @@
+"""Is the store in agreement with itself? Chroma vs manifest vs keyword index.
+
+The invariant the write order keeps (store/store.py): every article in the
+manifest with n chunks and content hash h has exactly the chunks `id:0..n-1`
+in Chroma, all carrying h; Chroma holds no other chunk; nothing is pending;
+the keyword index's fingerprint is Chroma's. `audit` says where that fails,
+`repair` (holding the writer lock) makes it hold again.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from store.keyword import chunk_key, fingerprint
+from store.manifest import file_of
+
+if TYPE_CHECKING:
+    from store.store import Store
+
+SHOW = 3  # ids named in one problem line; the rest are counted
+
+
+@dataclass
+class Audit:
+    articles: int = 0
+    chunks: int = 0
+    pending: list[str] = field(default_factory=list)  # writes a killed writer left half-done
+    orphans: dict[str, list[str]] = field(default_factory=dict)  # article id (not in manifest) -> its chunk ids
+    broken: dict[str, str] = field(default_factory=dict)  # article id -> what is wrong with its chunks
+    broken_paths: dict[str, str] = field(default_factory=dict)  # article id -> the file it came from
+    dangling_files: list[tuple[str, str]] = field(default_factory=list)  # file rows naming no article
+    keyword: str = ""  # what is wrong with the keyword index; "" when it matches Chroma
+    stray_temp: int = 0  # half-written keyword files
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems()
+
+    def problems(self) -> list[str]:
+        """One line per problem, each naming the fix."""
+        out = []
+        if self.pending:
+            out.append(
+                f"{len(self.pending)} article write(s) interrupted ({_few(self.pending)}): "
+                "`newsrag doctor --fix` undoes them, then ingest again"
+            )
+        if self.orphans:
+            n = sum(len(v) for v in self.orphans.values())
+            out.append(
+                f"{n} orphan chunk(s) of {len(self.orphans)} article(s) the manifest does not know ({_few(list(self.orphans))}): "
+                "`newsrag doctor --fix` removes them"
+            )
+        for aid, what in sorted(self.broken.items()):
+            path = self.broken_paths.get(aid, "")
+            out.append(f"article {aid} ({path or 'unknown file'}): {what}: `newsrag doctor --fix` removes it, then ingest its file again")
+        if self.dangling_files:
+            out.append(
+                f"{len(self.dangling_files)} file record(s) name articles the manifest does not hold "
+                f"({_few([p for p, _ in self.dangling_files])}): `newsrag doctor --fix` drops them"
+            )
+        if self.keyword:
+            out.append(f"keyword index {self.keyword}: `newsrag doctor --fix` rebuilds it")
+        if self.stray_temp:
+            out.append(f"{self.stray_temp} half-written keyword index file(s) left by an interrupted rebuild: `newsrag doctor --fix` deletes them")
+        return out
+
+
+def audit(store: "Store") -> Audit:
+    """Read-only; for a consistent picture hold the writer lock (no ingest mid-write)."""
+    scanned = store.chunks.scan()
+    rows = {r.id: r for r in store.manifest.articles()}
+    a = Audit(articles=len(rows), chunks=len(scanned), pending=store.manifest.pending())
+    by_article: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+    for cid, meta in scanned:
+        by_article[str(meta.get("article_id") or cid.rsplit(":", 1)[0])][cid] = meta
+    for aid, chunks in by_article.items():
+        if aid not in rows:
+            a.orphans[aid] = sorted(chunks)
+    for aid, row in rows.items():
+        if what := _chunk_problem(aid, row.n_chunks, row.content_hash, by_article.get(aid, {})):
+            a.broken[aid], a.broken_paths[aid] = what, file_of(row.path)
+    a.dangling_files = [(p, aid) for p, aid in store.manifest.files() if aid not in rows]
+    a.keyword = _keyword_problem(store, scanned)
+    a.stray_temp = len(store.keyword.stray_temp_files())
+    return a
+
+
+def _chunk_problem(aid: str, n: int, content_hash: str, chunks: dict[str, dict[str, Any]]) -> str:
+    expected = {f"{aid}:{i}" for i in range(n)}
+    missing, extra = expected - set(chunks), set(chunks) - expected
+    stale = [cid for cid, meta in chunks.items() if meta.get("content_hash") != content_hash]
+    if not n:
+        return "recorded with no chunks"
+    if missing:
+        return f"the manifest records {n} chunk(s), {len(missing)} missing from Chroma ({_few(sorted(missing))})"
+    if extra:
+        return f"{len(extra)} chunk(s) beyond the {n} recorded ({_few(sorted(extra))})"
+    if stale:
+        return f"{len(stale)} chunk(s) from another version of the article ({_few(sorted(stale))})"
+    return ""
+
+
+def _keyword_problem(store: "Store", scanned: list[tuple[str, dict[str, Any]]]) -> str:
+    stored = store.keyword.stored_fingerprint()
+    if store.keyword.error:
+        return f"is unreadable ({store.keyword.error})"
+    if not store.keyword.exists():
+        return "is missing" if scanned else ""
+    expected = fingerprint(chunk_key(cid, str(meta.get("content_hash", ""))) for cid, meta in scanned)
+    if stored != expected:
+        n = len(store.keyword.ids())
+        return f"is out of date: it indexes {n} chunk(s), Chroma holds {len(scanned)} (fingerprint {stored or '-'} vs {expected})"
+    return ""
+
+
+def repair(store: "Store") -> list[str]:
+    """Make the invariant hold again (hold `store.writer(recover=False)`); returns what was done."""
+    done = []
+    if undone := store.recover():
+        done.append(f"undid {len(undone)} interrupted article write(s) ({_few(undone)}): ingest their files again")
+    a = audit(store)
+    if a.orphans:
+        store.chunks.delete_ids([cid for ids in a.orphans.values() for cid in ids])
+        done.append(f"removed {sum(len(v) for v in a.orphans.values())} orphan chunk(s) of {len(a.orphans)} article(s)")
+    for aid in sorted(a.broken):
+        store.remove_article(aid)
+        done.append(f"removed article {aid} (its chunks were damaged): run `newsrag ingest {a.broken_paths[aid]}` to restore it")
+    if a.dangling_files and (n := store.manifest.drop_dangling_files()):
+        done.append(f"dropped {n} file record(s) naming missing articles")
+    if a.stray_temp:
+        store.keyword.remove_stray_temp_files()
+        done.append(f"deleted {a.stray_temp} half-written keyword index file(s)")
+    if store.keyword_stale():
+        store.sync_keyword()
+        done.append(f"rebuilt the keyword index from Chroma ({store.chunks.count()} chunks)")
+    return done
+
+
+def _few(items: list[str]) -> str:
+    shown = ", ".join(items[:SHOW])
+    return shown + (f" and {len(items) - SHOW} more" if len(items) > SHOW else "")
