@@ -1,9 +1,15 @@
-"""Readers by file type. Each turns decoded text into zero or more Articles."""
+"""Readers by file type. Each turns decoded text into zero or more Articles.
+
+Every reader is bounded for hostile input: text is cut to the article limit
+before it is parsed, JSON nesting is capped, a bad JSONL line costs only that
+line, and metadata fields are cut to sane lengths.
+"""
 
 from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 from ingest.metadata import _iso, _DATE, _ISO_DATE, parse_plain
@@ -17,14 +23,44 @@ SOURCE_KEYS = ("source", "outlet", "publisher", "site", "site_name", "source_dom
 AUTHOR_KEYS = ("author", "authors", "byline", "by", "creator")
 URL_KEYS = ("url", "link", "href", "permalink", "canonical_url")
 MAX_JSON_DEPTH = 64
+HTML_FACTOR = 10  # HTML markup is cut at this many times the article limit before extraction
+MAX_PROBLEMS = 5  # bad JSONL lines listed one by one; the rest are counted
+META_LIMITS = {"title": 300, "byline": 300, "source": 200, "url": 2000}
 
 
-def read_text(text: str, path: str) -> list[Article]:
-    return [parse_plain(text, path)]
+@dataclass
+class ReadContext:
+    """What a reader needs besides the text: the article limit, and where to note problems."""
+
+    max_chars: int = 200_000
+    warnings: list[str] = field(default_factory=list)
+    cut: int = 0  # articles cut to max_chars
+
+    def bound(self, text: str, limit: int | None = None) -> str:
+        limit = limit or self.max_chars
+        if len(text) <= limit:
+            return text
+        self.cut += 1
+        space = text.rfind(" ", limit - 200, limit)  # not in the middle of a word
+        return text[: space if space > 0 else limit]
 
 
-def read_markdown(text: str, path: str) -> list[Article]:
+def tidy(article: Article) -> Article:
+    """Metadata cut to sane lengths: a 50 MB 'title' must not ride along with every chunk."""
+    for name, limit in META_LIMITS.items():
+        value = getattr(article, name)
+        if len(value) > limit:
+            setattr(article, name, value[:limit].rstrip() + "…")
+    return article
+
+
+def read_text(text: str, path: str, ctx: ReadContext) -> list[Article]:
+    return [parse_plain(ctx.bound(text), path)]
+
+
+def read_markdown(text: str, path: str, ctx: ReadContext) -> list[Article]:
     # Front matter and Markdown markup are not article text.
+    text = ctx.bound(text)
     meta: dict[str, str] = {}
     if text.startswith("---\n") and (end := text.find("\n---", 4)) > 0:
         for line in text[4:end].splitlines():
@@ -32,7 +68,7 @@ def read_markdown(text: str, path: str) -> list[Article]:
                 k, v = line.split(":", 1)
                 meta[k.strip().lower()] = v.strip().strip("\"'")
         text = " " * (end + 4) + text[end + 4 :]  # keep offsets
-    text = re.sub(r"!\[[^\]]*\]\([^)]*\)", lambda m: " " * len(m.group()), text)
+    text = re.sub(r"!\[[^\]\n]{0,500}\]\([^)\n]{0,2000}\)", lambda m: " " * len(m.group()), text)
     article = parse_plain(text, path)
     if title := _first(meta, TITLE_KEYS):
         article.title, article.title_guessed = title, False
@@ -43,14 +79,17 @@ def read_markdown(text: str, path: str) -> list[Article]:
     return [article]
 
 
-def read_html(text: str, path: str) -> list[Article]:
+def read_html(text: str, path: str, ctx: ReadContext) -> list[Article]:
     import trafilatura
 
+    if len(text) > HTML_FACTOR * ctx.max_chars:
+        ctx.warnings.append(f"page cut to its first {HTML_FACTOR * ctx.max_chars} characters before extraction")
+        text = text[: HTML_FACTOR * ctx.max_chars]
     doc = trafilatura.bare_extraction(text, with_metadata=True, include_comments=False, include_tables=False, favor_precision=True)
     body = getattr(doc, "text", None) if doc is not None else None
     if not body or not body.strip():
         raise IngestError("HTML page with no article text")
-    article = parse_plain(body, path)
+    article = parse_plain(ctx.bound(body), path)
     article.title = (getattr(doc, "title", None) or article.title or "").strip()
     article.title_guessed = not getattr(doc, "title", None) and article.title_guessed
     article.byline = getattr(doc, "author", None) or article.byline
@@ -60,45 +99,65 @@ def read_html(text: str, path: str) -> list[Article]:
     return [article]
 
 
-def read_json(text: str, path: str) -> list[Article]:
+def read_json(text: str, path: str, ctx: ReadContext) -> list[Article]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as e:
         raise IngestError(f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
     except RecursionError:
-        raise IngestError("JSON nested too deeply") from None
-    articles = [_record(r, f"{path}#{i}") for i, r in enumerate(_records(data))]
+        raise IngestError(f"JSON nested too deeply (newsrag reads at most {MAX_JSON_DEPTH} levels)") from None
+    except ValueError as e:  # e.g. a number too long to convert
+        raise IngestError(f"invalid JSON: {e}") from None
+    articles = [_record(r, f"{path}#{i}", ctx) for i, r in enumerate(_records(data))]
     articles = [a for a in articles if a is not None]
     if not articles:
         raise IngestError("no article records (objects with a body/text/content field) in the JSON")
     return articles
 
 
-def read_jsonl(text: str, path: str, bad: list[str] | None = None) -> list[Article]:
-    """One record a line; a bad line is reported in `bad` and the good ones kept."""
+def read_jsonl(text: str, path: str, ctx: ReadContext) -> list[Article]:
+    """One record a line; a bad line is noted in `ctx.warnings` and the good ones kept."""
     articles: list[Article] = []
-    problems = bad if bad is not None else []
-    for lineno, line in enumerate(text.split("\n"), 1):
+    problems: list[str] = []
+    for lineno, line in _lines(text):
         if not line.strip():
             continue
         try:
-            rec = json.loads(line)
-        except (json.JSONDecodeError, RecursionError):
+            found = [a for r in _records(json.loads(line)) if (a := _record(r, f"{path}#{lineno}", ctx)) is not None]
+        except RecursionError:
+            problems.append(f"line {lineno}: JSON nested too deeply")
+            continue
+        except ValueError:  # JSONDecodeError, or a number too long to convert
             problems.append(f"line {lineno}: invalid JSON")
             continue
-        found = [a for r in _records(rec) if (a := _record(r, f"{path}#{lineno}")) is not None]
+        except IngestError as e:
+            problems.append(f"line {lineno}: {e}")
+            continue
         if not found:
             problems.append(f"line {lineno}: no article text")
         articles.extend(found)
     if not articles:
         raise IngestError("no article records in the JSONL" + (f" ({problems[0]})" if problems else ""))
+    ctx.warnings.extend(problems[:MAX_PROBLEMS])
+    if len(problems) > MAX_PROBLEMS:
+        ctx.warnings.append(f"and {len(problems) - MAX_PROBLEMS} more bad lines")
     return articles
+
+
+def _lines(text: str) -> Iterator[tuple[int, str]]:
+    """(line number, line) without copying the whole text into a list."""
+    start, lineno = 0, 1
+    while start <= len(text):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        yield lineno, text[start:end]
+        start, lineno = end + 1, lineno + 1
 
 
 def _records(data: Any, depth: int = 0) -> Iterator[dict[str, Any]]:
     """Article-like objects in a news dump: a list, {"articles": [...]}, or one object."""
     if depth > MAX_JSON_DEPTH:
-        raise IngestError("JSON nested too deeply")
+        raise IngestError(f"JSON nested too deeply (newsrag reads at most {MAX_JSON_DEPTH} levels)")
     if isinstance(data, list):
         for item in data:
             yield from _records(item, depth + 1)
@@ -111,11 +170,11 @@ def _records(data: Any, depth: int = 0) -> Iterator[dict[str, Any]]:
                 yield from _records(v, depth + 1)
 
 
-def _record(rec: dict[str, Any], path: str) -> Article | None:
+def _record(rec: dict[str, Any], path: str, ctx: ReadContext) -> Article | None:
     body = _first(rec, BODY_KEYS)
     if not body.strip():
         return None
-    article = parse_plain(body, path)
+    article = parse_plain(ctx.bound(body), path)
     if title := _first(rec, TITLE_KEYS):
         article.title, article.title_guessed = title, False
     article.date = _date(_first(rec, DATE_KEYS)) or article.date
@@ -131,20 +190,21 @@ def _first(rec: dict[str, Any], keys: tuple[str, ...]) -> str:
         if isinstance(v, dict):
             v = v.get("name") or v.get("title") or ""
         if isinstance(v, list):
-            v = ", ".join(str(x.get("name", "")) if isinstance(x, dict) else str(x) for x in v)
-        if isinstance(v, (str, int, float)) and str(v).strip():
+            v = ", ".join(str(x.get("name", "")) if isinstance(x, dict) else str(x) for x in v[:50] if not isinstance(x, list))
+        if isinstance(v, (str, int, float)) and not isinstance(v, bool) and str(v).strip():
             return str(v).strip()
     return ""
 
 
 def _date(value: str) -> str:
+    value = value[:200]
     if not value:
         return ""
     m = _ISO_DATE.search(value) or _DATE.search(value)
     return _iso(m) if m else ""
 
 
-READERS: dict[str, Callable[[str, str], list[Article]]] = {
+READERS: dict[str, Callable[[str, str, ReadContext], list[Article]]] = {
     ".txt": read_text,
     ".text": read_text,
     ".md": read_markdown,

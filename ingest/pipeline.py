@@ -3,24 +3,38 @@
 An article whose content hash the manifest already holds is skipped; a file
 that now yields other articles than before has the old ones removed; a file
 that fails is reported with a one-line reason and the rest carries on.
+
+Hostile files are bounded, not trusted: only regular files are opened (a FIFO
+would block forever; see ingest/files.py), at most the size limit is read, text
+is cut to the article limit before it is parsed, and paragraphs are cut to a
+bounded length before sentence splitting. Crash safety lives in the store (see store/store.py);
+after a batch the keyword index is rebuilt whenever it does not match Chroma.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from ingest.chunking import chunk_article
 from ingest.decode import decode
-from ingest.formats import READERS, read_jsonl
+from ingest.files import find_files, read_bytes, shown
+from ingest.formats import READERS, ReadContext, tidy
 from ingest.types import Article
 from rag.errors import IngestError, NewsragError
 from store import Store
 
 log = logging.getLogger(__name__)
+
+MIN_WORDS = 5  # fewer words than this is not an article (a page's "Home" link, a stray "ok")
+MAX_PARAGRAPH = 1200  # characters; longer paragraphs are cut (bounds the sentence splitter's cost)
+TOKEN_PIECE = 250  # characters per piece when counting tokens of a text the tokenizer would truncate
+SATURATED = 250  # a count this high may be the tokenizer's truncation (256), not the length
+MAX_CHARS_PER_TOKEN = 8  # a 2,000-character 'word' is one [UNK] token, but not a 1-token passage
 
 
 @dataclass
@@ -59,58 +73,94 @@ class IngestOptions:
     max_article_chars: int = 200_000
 
 
-def find_files(paths: Iterable[Path], report: IngestReport) -> list[Path]:
-    """Files under the given paths; unknown types and unreadable entries are reported."""
-    found: list[Path] = []
-    seen_dirs: set[tuple[int, int]] = set()
-    for p in paths:
-        if p.is_dir():
-            for root, dirs, files in os.walk(p, followlinks=True, onerror=lambda e: report.failed.append({"path": str(e.filename), "reason": e.strerror or str(e)})):
-                st = os.stat(root)
-                if (st.st_dev, st.st_ino) in seen_dirs:  # a symlink loop
-                    dirs[:] = []
-                    continue
-                seen_dirs.add((st.st_dev, st.st_ino))
-                dirs.sort()
-                dirs[:] = [d for d in dirs if not d.startswith(".")]
-                for name in sorted(files):
-                    if not name.startswith("."):
-                        found.append(Path(root) / name)
-        elif p.exists() or p.is_symlink():
-            found.append(p)
-        else:
-            report.failed.append({"path": str(p), "reason": "no such file or folder"})
-    return found
-
-
 def load_file(path: Path, opts: IngestOptions, warnings: list[str]) -> list[Article]:
+    """The articles in one file; an IngestError with a one-line reason if there are none."""
     reader = READERS.get(path.suffix.lower())
     if reader is None:
         raise IngestError(f"unsupported file type {path.suffix or '(none)'!r}; newsrag reads {', '.join(sorted(READERS))}")
-    try:
-        size = path.stat().st_size
-        if size > opts.max_file_bytes:
-            raise IngestError(f"file is {size / 1e6:.1f} MB, over the {opts.max_file_bytes / 1e6:.0f} MB limit (NEWSRAG_MAX_FILE_MB)")
-        with open(path, "rb") as f:
-            data = f.read(opts.max_file_bytes + 1)
-    except OSError as e:
-        raise IngestError(f"cannot read: {e.strerror or e}") from None
-    if not data.strip():
+    data = read_bytes(path, opts.max_file_bytes)
+    if not data or data.isspace():
         raise IngestError("empty file")
     text = decode(data)
-    if not text.strip():
+    del data
+    if not text or text.isspace():
         raise IngestError("empty file")
-    articles = read_jsonl(text, str(path), warnings) if reader is read_jsonl else reader(text, str(path))
-    good = []
+    ctx = ReadContext(opts.max_article_chars, warnings)
+    articles = reader(text, str(path), ctx)
+    del text
+    good, thin = [], 0
     for a in articles:
-        if len(a.text) > opts.max_article_chars:
-            a.body = [(s, min(e, opts.max_article_chars)) for s, e in a.body if s < opts.max_article_chars]
-            warnings.append(f"article cut to {opts.max_article_chars} characters (NEWSRAG_MAX_ARTICLE_CHARS)")
-        if a.body and a.body_text.strip():
+        tidy(a)
+        if a.body and a.body[-1][1] - a.body[0][0] > opts.max_article_chars:  # a reader that did not cut
+            end = a.body[0][0] + opts.max_article_chars
+            a.body = [(s, min(e, end)) for s, e in a.body if s < end]
+            ctx.cut += 1
+        a.body = bounded_paragraphs(a.text, a.body)
+        if _has_words(a, MIN_WORDS):
             good.append(a)
+        else:
+            thin += 1
+    if ctx.cut:
+        what = "article" if ctx.cut == 1 else f"{ctx.cut} articles"
+        warnings.append(f"{what} cut to {opts.max_article_chars} characters (NEWSRAG_MAX_ARTICLE_CHARS)")
     if not good:
-        raise IngestError("no article text found")
+        raise IngestError("no article text found" + (f" (fewer than {MIN_WORDS} words)" if thin else ""))
+    if thin:
+        warnings.append(f"{thin} record(s) with fewer than {MIN_WORDS} words skipped")
     return good
+
+
+def _has_words(article: Article, n: int) -> bool:
+    found = 0
+    for s, e in article.body:
+        for _ in re.finditer(r"\w+", article.text[s:e]):
+            found += 1
+            if found >= n:
+                return True
+    return False
+
+
+def bounded_paragraphs(text: str, spans: list[tuple[int, int]], limit: int = MAX_PARAGRAPH) -> list[tuple[int, int]]:
+    """Body spans cut to at most `limit` characters, at a sentence end or a space when there is one.
+
+    A multi-megabyte line with no full stops is one 'paragraph' to the sentence splitter;
+    cut, it costs linear time and yields passages of a sane size.
+    """
+    out: list[tuple[int, int]] = []
+    for s, e in spans:
+        while e - s > limit:
+            cut = _cut_point(text, s, s + limit)
+            out.append((s, cut))
+            s = cut
+            while s < e and text[s].isspace():
+                s += 1
+        if s < e:
+            out.append((s, e))
+    return out
+
+
+def _cut_point(text: str, s: int, hard: int) -> int:
+    lo = s + (hard - s) // 2
+    ends = [m.end() for m in re.finditer(r"[.!?…][\"'”’)\]]*(?=\s)", text[lo:hard])]
+    if ends:
+        return lo + ends[-1]
+    space = text.rfind(" ", lo, hard)
+    return space if space > s else hard
+
+
+def token_counter(embedder: Any) -> Callable[[str], int]:
+    """The embedder's token count, made exact for long texts its tokenizer would truncate,
+    and never below one token per MAX_CHARS_PER_TOKEN characters (so passages stay short)."""
+    count: Callable[[str], int] | None = getattr(embedder, "count_tokens", None)
+    counted: Callable[[str], int] = count or (lambda t: int(len(t.split()) * 1.4) + 1)
+
+    def tokens(text: str) -> int:
+        n = counted(text)
+        if n >= SATURATED and len(text) > TOKEN_PIECE and count is not None:
+            n = max(n, sum(counted(text[i : i + TOKEN_PIECE]) for i in range(0, len(text), TOKEN_PIECE)))
+        return max(n, len(text) // MAX_CHARS_PER_TOKEN)
+
+    return tokens
 
 
 def ingest(
@@ -122,45 +172,52 @@ def ingest(
     on_file: Callable[[int, int, str], None] | None = None,
 ) -> IngestReport:
     report = IngestReport()
-    count_tokens = getattr(embedder, "count_tokens", None) or (lambda t: int(len(t.split()) * 1.4) + 1)
-    with store.writer():
+    count_tokens = token_counter(embedder)
+    with store.writer():  # one writer per store; also undoes what a killed writer left half-done
         files = find_files([Path(p) for p in paths], report)
         bar = _progress(files, progress)
         changed = False
+        seen: set[str] = set()  # articles met in this run: the first file to hold one wins
         for i, path in enumerate(bar):
             if on_file:
-                on_file(i, len(files), str(path))
+                on_file(i, len(files), shown(path))
             try:
-                changed |= _ingest_file(path, store, embedder, count_tokens, opts, report)
+                changed |= _ingest_file(path, store, embedder, count_tokens, opts, report, seen)
             except NewsragError as e:
-                report.failed.append({"path": str(path), "reason": str(e)})
+                report.failed.append({"path": shown(path), "reason": _one_line(str(e))})
             except Exception as e:  # one bad file must not stop the rest
                 log.debug("ingest of %s failed", path, exc_info=True)
-                report.failed.append({"path": str(path), "reason": f"{type(e).__name__}: {e}"})
-        if changed or not store.keyword.exists() or store.keyword.fingerprint == "":
+                report.failed.append({"path": shown(path), "reason": _one_line(f"{type(e).__name__}: {e}")})
+        if changed or store.keyword_stale():  # stale: e.g. a writer killed before its rebuild
             store.sync_keyword()
     report.chunks_total = store.chunks.count()
     report.articles_total = len(store.manifest.articles())
     return report
 
 
-def _ingest_file(path: Path, store: Store, embedder: Any, count_tokens: Callable[[str], int], opts: IngestOptions, report: IngestReport) -> bool:
+def _ingest_file(
+    path: Path, store: Store, embedder: Any, count_tokens: Callable[[str], int], opts: IngestOptions, report: IngestReport, seen: set[str]
+) -> bool:
     warnings: list[str] = []
     articles = load_file(path, opts, warnings)
-    report.warnings.extend({"path": str(path), "reason": w} for w in warnings)
-    key = str(path.resolve())
+    report.warnings.extend({"path": shown(path), "reason": _one_line(w)} for w in warnings)
+    key = _key(path)
     before = store.manifest.ids_for_path(key)
     now: set[str] = set()
     changed = False
     for a in articles:
-        a.path = key + a.path[len(str(path)) :]
+        a.path = key + shown(a.path[len(str(path)) :])
         aid = a.article_id
         if aid in now:
             continue  # the same article twice in one file
         now.add(aid)
-        if store.is_current(a):
+        if aid in seen or store.is_current(a):
+            # seen: a copy in an earlier file (say with another headline) must not
+            # overwrite it, or every re-ingest would flip between the two versions
+            seen.add(aid)
             report.unchanged += 1
             continue
+        seen.add(aid)
         existed = store.manifest.get(aid) is not None
         chunks = chunk_article(a, count_tokens, opts.chunk_tokens, opts.overlap)
         header = a.header()
@@ -184,13 +241,26 @@ def remove(ids_or_paths: Iterable[str], store: Store) -> list[str]:
     removed = []
     with store.writer():
         for item in ids_or_paths:
-            ids = {item} if store.manifest.get(item) else store.manifest.ids_for_path(str(Path(item).resolve()))
+            ids = {item} if store.manifest.get(item) else store.manifest.ids_for_path(_key(Path(item)))
             for aid in ids:
                 store.remove_article(aid)
                 removed.append(aid)
-        if removed:
+        if removed or store.keyword_stale():
             store.sync_keyword()
     return removed
+
+
+def _key(path: Path) -> str:
+    """The manifest's name for a file: its absolute, resolved path."""
+    try:
+        return shown(path.resolve())
+    except (OSError, RuntimeError):  # RuntimeError: a symlink loop, on Python < 3.13
+        return shown(os.path.abspath(path))
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _progress(files: list[Path], enabled: bool) -> Iterable[Path]:
