@@ -1,9 +1,173 @@
-"""`newsrag doctor [--fix]`: checks the store and the models (issue #7)."""
+"""`newsrag doctor [--fix]`: checks the store and the models (issue #7).
+
+The store: Chroma vs manifest vs keyword index (store/audit.py), the embedder
+identity recorded on the collection and the length of its vectors. The models:
+the embedded embedder's files (hash-checked as it loads) and the full sha256
+of the embedded LLM's GGUF (a few seconds for 1.1 GB). Prints `ok:` lines, one
+`problem:` line per problem naming its fix, and with --fix `fixed:` lines;
+exits 0 when healthy, 1 otherwise. It takes the writer lock, so it never
+judges a store in the middle of an ingest.
+"""
 
 from __future__ import annotations
 
+import argparse
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+from rag.errors import NewsragError
+from rag.settings import Settings
+
+GGUF_MAGIC = b"GGUF"
+
+
+@dataclass
+class Findings:
+    ok: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    fixed: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        out = [f"ok: {x}" for x in self.ok] + [f"fixed: {x}" for x in self.fixed] + [f"problem: {x}" for x in self.problems]
+        out.append("healthy" if not self.problems else f"{len(self.problems)} problem(s)")
+        return out
 
 
 def register(sub: Any) -> None:
-    pass
+    s = sub.add_parser("doctor", help="check the store and the models; --fix repairs what it can")
+    s.add_argument("--fix", action="store_true", help="undo interrupted writes, remove orphan chunks, rebuild the keyword index, re-assemble a damaged model")
+    s.add_argument("--no-model", action="store_true", help="skip the LLM file's sha256 (a few seconds for 1.1 GB)")
+    s.set_defaults(func=cmd_doctor)
+
+
+def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
+    found = diagnose(settings, fix=args.fix, model=not args.no_model)
+    print("\n".join(found.lines()))
+    return 0 if not found.problems else 1
+
+
+def diagnose(settings: Settings, fix: bool = False, model: bool = True, embedder: Any = None) -> Findings:
+    found = Findings()
+    if embedder is None:
+        embedder = _embedder(settings, found)
+    if embedder is not None:
+        check_store(settings, embedder, fix, found)
+    if model:
+        check_model(settings, fix, found)
+    return found
+
+
+def _embedder(settings: Settings, found: Findings) -> Any:
+    from rag.models import make_embedder
+
+    try:
+        embedder = make_embedder(settings)
+    except NewsragError as e:
+        found.problems.append(f"embedder: {e}")
+        return None
+    checked = " (model and tokenizer sha256 verified)" if settings.embed == "embedded" else ""
+    found.ok.append(f"embedder {embedder.identity}{checked}")
+    return embedder
+
+
+def check_store(settings: Settings, embedder: Any, fix: bool, found: Findings) -> None:
+    from store import Store, audit, repair
+    from store.chroma import ChunkStore, collection_name, collections, make_client
+
+    client = make_client(settings.home, settings.chroma_url)
+    name = collection_name(settings.collection, embedder.identity)
+    cols = {n: (meta, count) for n, meta, count in collections(client)}
+    for other in sorted(n for n in cols if n.startswith(f"{settings.collection}-") and n != name):
+        meta, count = cols[other]
+        found.ok.append(f"collection {other}: {count} chunks from embedder {meta.get('embedder')!r} (not the one NEWSRAG_EMBED selects)")
+    if name not in cols:
+        found.ok.append(f"store {settings.home}: empty (nothing ingested with embedder {embedder.identity})")
+        return
+    meta, count = cols[name]
+    if wrong := _identity_problem(meta, embedder, settings, client, name):
+        if fix:
+            _drop_collection(client, settings.home, name)
+            found.fixed.append(f"dropped collection {name} ({wrong}): ingest your articles again")
+        else:
+            found.problems.append(f"collection {name}: {wrong}: `newsrag doctor --fix` drops it, then ingest your articles again")
+        return
+    store = Store(settings.home, ChunkStore(client, name, embedder.identity, int(meta.get("dimension") or 0)), settings.lock_timeout)
+    with store.writer(recover=False):
+        result = audit(store)
+        if fix and not result.ok:
+            found.fixed.extend(repair(store))
+            result = audit(store)
+    found.problems.extend(result.problems())
+    if result.ok:
+        found.ok.append(
+            f"store {settings.home}: {result.articles} articles, {result.chunks} chunks; Chroma, manifest and keyword index agree"
+        )
+
+
+def _identity_problem(meta: dict[str, Any], embedder: Any, settings: Settings, client: Any, name: str) -> str:
+    if meta.get("embedder") != embedder.identity:
+        return f"built with embedder {meta.get('embedder')!r}, not {embedder.identity!r}"
+    if settings.embed != "embedded":  # a hosted embedder's dimension costs a request; trust the record
+        return ""
+    vectors = client.get_collection(name).get(limit=1, include=["embeddings"]).get("embeddings")
+    got = None if vectors is None or len(vectors) == 0 else len(vectors[0])
+    if meta.get("dimension") not in (None, embedder.dimension) or got not in (None, embedder.dimension):
+        return f"holds {got or meta.get('dimension')}-dimensional vectors, the embedder makes {embedder.dimension}"
+    return ""
+
+
+def _drop_collection(client: Any, home: Path, name: str) -> None:
+    client.delete_collection(name)
+    for suffix in ("", "-wal", "-shm"):
+        (home / "manifests" / f"{name}.sqlite{suffix}").unlink(missing_ok=True)
+    shutil.rmtree(home / "keyword" / name, ignore_errors=True)
+
+
+def check_model(settings: Settings, fix: bool, found: Findings) -> None:
+    from rag.errors import ConfigError
+    from rag.models import gguf
+    from rag.models.hashing import sha256_file
+
+    if settings.llm != "embedded":
+        found.ok.append(f"LLM backend {settings.llm!r}: no local model file to check")
+        return
+    if settings.llm_model_path:
+        path = settings.llm_model_path
+        if not path.is_file():
+            found.problems.append(f"NEWSRAG_LLM_MODEL_PATH={path} is not a file: point it at a GGUF file, or unset it for the bundled model")
+        elif _head(path) != GGUF_MAGIC:
+            found.problems.append(f"NEWSRAG_LLM_MODEL_PATH={path} is not a GGUF file (it does not start with 'GGUF')")
+        else:
+            found.ok.append(f"LLM {path}: a GGUF file (your own; no published sha256 to check it against)")
+        return
+    folder = settings.resolved_model_dir()
+    target = folder / gguf.NAME
+    if not target.exists():
+        try:
+            gguf.part_files()
+            found.ok.append(f"LLM not assembled yet in {folder}: its parts are installed; the first answer assembles it")
+        except ConfigError as e:
+            found.problems.append(f"LLM: {e}")
+        return
+    size = target.stat().st_size
+    digest = sha256_file(target) if size == gguf.SIZE else ""
+    if digest == gguf.SHA256:
+        found.ok.append(f"LLM {target}: sha256 verified")
+        return
+    what = f"sha256 {digest[:12]}…" if digest else f"{size} bytes, not {gguf.SIZE}"
+    if not fix:
+        found.problems.append(f"LLM {target} is damaged ({what}): `newsrag doctor --fix` assembles it again")
+        return
+    try:
+        target.unlink()
+        gguf.ensure_model(folder)
+        found.fixed.append(f"LLM {target} was damaged ({what}): assembled again from its parts and verified")
+    except NewsragError as e:
+        found.problems.append(f"LLM {target} is damaged ({what}) and could not be assembled again: {e}")
+
+
+def _head(path: Path) -> bytes:
+    with open(path, "rb") as f:
+        return f.read(len(GGUF_MAGIC))

@@ -1,0 +1,109 @@
+"""`newsrag doctor [--fix]` (issue #7): says what is wrong, one line each, and repairs it."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import make_settings
+from ingest import ingest
+from rag.cli import main
+from rag.doctor import diagnose
+from rag.errors import StoreError
+from rag.models import gguf
+from store import Store, collection_name
+
+
+@pytest.fixture
+def home(sample_store):
+    return sample_store.home
+
+
+def _doctor(home, embedder, fix=False, **kw):
+    return diagnose(make_settings(home, llm="extractive", **kw), fix=fix, embedder=embedder)
+
+
+def test_cli_doctor_on_a_healthy_store(home, monkeypatch, capsys):
+    monkeypatch.setenv("NEWSRAG_HOME", str(home))
+    monkeypatch.setenv("NEWSRAG_LLM", "extractive")
+    monkeypatch.chdir(home.parent)
+    assert main(["doctor"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[-1] == "healthy" and not [line for line in out if line.startswith("problem")]
+    assert any("2 articles" in line and "agree" in line for line in out)
+    assert any(line.startswith("ok: embedder embedded:") for line in out)
+
+
+def test_damaged_keyword_index_is_reported_and_rebuilt(sample_store, home, embedder, monkeypatch, capsys):
+    (sample_store.keyword.folder / "bm25.pkl").write_bytes(b"not a pickle")
+    assert sample_store.lexical("Kremlin spokesman", 5) == []  # readers go on without keywords
+    found = _doctor(home, embedder)
+    assert [p for p in found.problems if p.startswith("keyword index is unreadable")], found.problems
+    monkeypatch.setenv("NEWSRAG_HOME", str(home))
+    monkeypatch.setenv("NEWSRAG_LLM", "extractive")
+    monkeypatch.chdir(home.parent)
+    assert main(["doctor"]) == 1
+    out = capsys.readouterr().out
+    assert "problem: keyword index is unreadable" in out and out.strip().endswith("1 problem(s)")
+    assert main(["doctor", "--fix"]) == 0
+    out = capsys.readouterr().out
+    assert "fixed: rebuilt the keyword index" in out and out.strip().endswith("healthy")
+    assert sample_store.lexical("Kremlin spokesman", 5)
+
+
+def test_article_missing_a_chunk_is_removed_and_can_be_reingested(sample_store, home, embedder, corpus):
+    row = next(r for r in sample_store.manifest.articles() if r.n_chunks > 2)
+    sample_store.chunks.delete_ids([f"{row.id}:1"])
+    found = _doctor(home, embedder)
+    assert any(p.startswith(f"article {row.id} ({row.path})") and "1 missing" in p for p in found.problems), found.problems
+    fixed = _doctor(home, embedder, fix=True)
+    assert not fixed.problems and any(f"removed article {row.id}" in f and f"newsrag ingest {row.path}" in f for f in fixed.fixed)
+    assert sample_store.manifest.get(row.id) is None
+    report = ingest([corpus], sample_store, embedder)
+    assert report.added == 1 and not _doctor(home, embedder).problems
+
+
+def test_interrupted_write_is_reported_and_undone(sample_store, home, embedder):
+    aid = sample_store.manifest.articles()[0].id
+    sample_store.manifest.begin(aid)  # as a killed writer leaves it
+    found = _doctor(home, embedder)
+    assert any(p.startswith("1 article write(s) interrupted") and aid in p for p in found.problems)
+    fixed = _doctor(home, embedder, fix=True)
+    assert not fixed.problems and any(f.startswith("undid 1 interrupted") for f in fixed.fixed)
+    assert sample_store.manifest.get(aid) is None and not sample_store.manifest.pending()
+
+
+def test_collection_built_by_another_embedder(tmp_path, embedder):
+    from store.chroma import make_client
+
+    home = tmp_path / "home"
+    name = collection_name("articles", embedder.identity)
+    make_client(home).create_collection(name, metadata={"embedder": "embedded:some-other-model:0123", "dimension": 384})
+    with pytest.raises(StoreError, match="newsrag doctor --fix"):
+        Store.open(home, embedder.identity, embedder.dimension)
+    found = _doctor(home, embedder)
+    assert [p for p in found.problems if "built with embedder 'embedded:some-other-model:0123'" in p]
+    fixed = _doctor(home, embedder, fix=True)
+    assert not fixed.problems and any(f.startswith(f"dropped collection {name}") for f in fixed.fixed)
+    Store.open(home, embedder.identity, embedder.dimension)  # usable again
+
+
+def test_doctor_waits_for_no_ingest(sample_store, home, embedder):
+    with sample_store.writer():
+        with pytest.raises(StoreError, match="being written by pid"):
+            _doctor(home, embedder)
+
+
+def test_model_file_checks(tmp_path, embedder):
+    home = tmp_path / "home"
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / gguf.NAME).write_bytes(b"GGUF" + bytes(1000))  # a truncated model
+    found = diagnose(make_settings(home, llm="embedded").model_copy(update={"model_dir": models}), embedder=embedder)
+    assert [p for p in found.problems if p.startswith(f"LLM {models / gguf.NAME} is damaged (1004 bytes")], found.problems
+    own = tmp_path / "own.gguf"
+    own.write_bytes(b"GGUF" + bytes(10))
+    found = diagnose(make_settings(home, llm="embedded", llm_model_path=own), embedder=embedder)
+    assert not found.problems and any("own.gguf: a GGUF file" in x for x in found.ok)
+    own.write_bytes(b"<html>not a model</html>")
+    found = diagnose(make_settings(home, llm="embedded", llm_model_path=own), embedder=embedder)
+    assert [p for p in found.problems if "is not a GGUF file" in p]
