@@ -91,3 +91,35 @@ def seed_qa() -> list[dict]:
     if not SEED_QA.exists():
         pytest.skip(f"{SEED_QA} not found (it lives in ../shared beside the checkout)")
     return [json.loads(line) for line in SEED_QA.read_text().splitlines() if line.strip()]
+
+
+# --- generated news corpus (reliability tests, issue #7)
+
+_CITIES = ["Lisbon", "Porto", "Valencia", "Bilbao", "Lyon", "Turin", "Gdansk", "Tallinn", "Ghent", "Malmo", "Bergen", "Graz", "Brno", "Cork", "Split", "Riga"]
+_WORKS = ["bridge", "tram line", "harbour", "library", "stadium", "water plant", "airport", "museum", "hospital", "school"]
+_FILL = (
+    "officials said the work would take several months and cost more than planned while residents asked for "
+    "clear timetables and better information about detours traffic and noise during the busiest weeks"
+).split()
+
+
+def news_article(i: int, seed: int = 7, paragraphs: int = 2) -> str:
+    """Article `i` of a generated corpus: a headline, a date, and `paragraphs` paragraphs.
+
+    Each article's facts are unique ("report 10xx", its city and work), so a question can name one."""
+    import random
+
+    rng = random.Random(seed * 100_003 + i)
+    city, work = _CITIES[i % len(_CITIES)], _WORKS[(i // len(_CITIES)) % len(_WORKS)]
+    paras = [
+        " ".join(f"The {work} in {city} was inspected on day {1000 + i}, and {' '.join(rng.sample(_FILL, 10))}." for _ in range(3))
+        for _ in range(paragraphs)
+    ]
+    return f"{city} {work} inspection (report {1000 + i})\n\nMarch {1 + i % 28}, 2026\n\n" + "\n\n".join(paras) + "\n"
+
+
+def make_news_corpus(folder: Path, n: int, seed: int = 7, paragraphs: int = 2) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        (folder / f"n{i:03d}.txt").write_text(news_article(i, seed, paragraphs))
+    return folder

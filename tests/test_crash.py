@@ -1,0 +1,193 @@
+"""Crash safety (issue #7): a SIGKILL anywhere in an ingest, then the same ingest
+again, leaves exactly what one clean ingest leaves, and `newsrag doctor` agrees."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from conftest import REPO, make_news_corpus, make_settings
+from ingest import IngestOptions, ingest, load_file
+from ingest.chunking import chunk_article
+from ingest.pipeline import token_counter
+from rag.cli import main
+from rag.doctor import diagnose
+from store import Store, audit, collection_name, repair
+
+ARTICLES = 30
+KILLS = 5
+SEED = 20260307
+RUN_LIMIT = 300  # seconds: a hang guard, not a timing assertion
+
+
+def _env(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSRAG_")}
+    env.update(NEWSRAG_HOME=str(home), NEWSRAG_LLM="extractive", TOKENIZERS_PARALLELISM="false")
+    return env
+
+
+def _cli(*args: str, home: Path, cwd: Path) -> subprocess.Popen[str]:
+    # cwd is an empty folder: no stray .env is read
+    return subprocess.Popen(
+        [sys.executable, "-m", "rag.cli", *args], cwd=cwd, env={**_env(home), "PYTHONPATH": str(REPO)},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def _progress(manifest: Path) -> tuple[int, int]:
+    """(articles recorded, article writes pending), read as another process would."""
+    if not manifest.exists():
+        return 0, 0
+    try:
+        with sqlite3.connect(f"file:{manifest}?mode=ro", uri=True, timeout=1) as db:
+            return db.execute("SELECT count(*) FROM articles").fetchone()[0], db.execute("SELECT count(*) FROM pending").fetchone()[0]
+    except sqlite3.Error:  # the tables may not exist yet
+        return 0, 0
+
+
+def _run_and_kill(proc: subprocess.Popen[str], manifest: Path, target: int, mode: str, delay: float) -> str:
+    """SIGKILL `proc` once `target` articles are recorded: at once while a write is pending
+    (mode "pending"), or `delay` seconds later (mode "delay"). Returns what happened."""
+    deadline = time.monotonic() + RUN_LIMIT
+    while proc.poll() is None and time.monotonic() < deadline:
+        done, pending = _progress(manifest)
+        if done >= target and (mode == "delay" or pending):
+            if mode == "delay":
+                time.sleep(delay)
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            return f"killed at {done} articles ({mode}{'' if mode == 'pending' else f' +{delay:.2f}s'}, pending={pending})"
+        time.sleep(0.003)
+    if proc.poll() is None:
+        proc.kill()
+        raise AssertionError("ingest did not finish or reach its kill point in time (a hang?)")
+    return f"finished before the kill point (rc {proc.returncode})"
+
+
+def test_sigkill_at_random_moments_then_rerun_equals_clean_ingest(tmp_path, embedder, monkeypatch, capsys):
+    corpus = make_news_corpus(tmp_path / "corpus", ARTICLES, paragraphs=3)
+    home, cwd = tmp_path / "home", tmp_path / "cwd"
+    cwd.mkdir()
+    manifest = home / "manifests" / f"{collection_name('articles', embedder.identity)}.sqlite"
+    rng = random.Random(SEED)
+    targets = sorted(rng.sample(range(0, ARTICLES - 4), KILLS))
+    log = []
+    for i, target in enumerate(targets):
+        mode = "pending" if i % 2 == 0 else "delay"
+        proc = _cli("ingest", str(corpus), "--json", home=home, cwd=cwd)
+        log.append(_run_and_kill(proc, manifest, target, mode, rng.uniform(0.0, 0.4)))
+    assert sum(x.startswith("killed") for x in log) >= KILLS - 1, log
+
+    # The same ingest to completion, and the doctor, through the same CLI (in this process: quicker).
+    for k in [k for k in os.environ if k.startswith("NEWSRAG_")]:
+        monkeypatch.delenv(k)
+    for k, v in _env(home).items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.chdir(cwd)
+    assert main(["ingest", str(corpus)]) == 0, log
+    capsys.readouterr()
+
+    clean_store = Store.open(tmp_path / "clean", embedder.identity, embedder.dimension)
+    clean = ingest([corpus], clean_store, embedder)
+    assert clean.ok and clean.articles_total == ARTICLES
+
+    store = Store.open(home, embedder.identity, embedder.dimension)
+    assert len(store.manifest.articles()) == clean.articles_total, log
+    assert store.chunks.count() == clean.chunks_total, log
+    assert sorted(h.chunk_id for h in store.chunks.all()) == sorted(h.chunk_id for h in clean_store.chunks.all())
+    assert sorted(store.keyword.ids()) == sorted(h.chunk_id for h in store.chunks.all())
+
+    assert main(["doctor"]) == 0, log
+    out = capsys.readouterr().out
+    assert "problem" not in out and out.strip().endswith("healthy"), out
+
+
+def _write_partial(store: Store, embedder, corpus: Path, name: str, keep: int, pending: bool) -> str:
+    """What a SIGKILL between a chunk upsert and the manifest write leaves: some chunks, no row."""
+    article = load_file(corpus / name, IngestOptions(), [])[0]
+    chunks = chunk_article(article, token_counter(embedder))[:keep]
+    metas = [{"article_id": article.article_id, "content_hash": article.content_hash, "chunk_index": c.index} for c in chunks]
+    if pending:
+        store.manifest.begin(article.article_id)
+    store.chunks.upsert([c.chunk_id for c in chunks], embedder.get_text_embedding_batch([c.text for c in chunks]), [c.text for c in chunks], metas)
+    return article.article_id
+
+
+def test_killed_before_the_keyword_rebuild_is_rebuilt_by_the_next_ingest(tmp_path, embedder):
+    corpus = make_news_corpus(tmp_path / "corpus", 3)
+    store = Store.open(tmp_path / "home", embedder.identity, embedder.dimension)
+    ingest([corpus / "n000.txt"], store, embedder)
+    index = store.keyword.folder / "bm25.pkl"
+    older = index.read_bytes()
+    ingest([corpus], store, embedder)
+    # As if the process died after the last manifest write, before the keyword rebuild:
+    index.write_bytes(older)
+    assert store.keyword_stale()
+    assert any("keyword index is out of date" in p for p in audit(store).problems())
+    again = ingest([corpus], store, embedder)
+    assert (again.added, again.unchanged) == (0, 3)
+    assert not store.keyword_stale()
+    assert sorted(store.keyword.ids()) == sorted(h.chunk_id for h in store.chunks.all())
+    assert audit(store).ok
+
+
+def _same_as_clean(store: Store, corpus: Path, tmp_path: Path, embedder) -> None:
+    clean = Store.open(tmp_path / "clean", embedder.identity, embedder.dimension)
+    ingest([corpus], clean, embedder)
+    mine = {h.chunk_id: (h.text, h.meta["content_hash"]) for h in store.chunks.all()}
+    assert mine == {h.chunk_id: (h.text, h.meta["content_hash"]) for h in clean.chunks.all()}
+    assert len(store.manifest.articles()) == len(clean.manifest.articles())
+    assert audit(store).ok, audit(store).problems()
+
+
+def test_a_half_written_article_whose_file_is_gone_leaves_nothing(tmp_path, embedder):
+    corpus = make_news_corpus(tmp_path / "corpus", 3, paragraphs=4)
+    store = Store.open(tmp_path / "home", embedder.identity, embedder.dimension)
+    aid = _write_partial(store, embedder, corpus, "n001.txt", keep=1, pending=True)
+    assert store.manifest.pending() == [aid] and not audit(store).ok
+    (corpus / "n001.txt").unlink()  # the re-run will not write it again
+    report = ingest([corpus], store, embedder)
+    assert report.added == 2 and not store.manifest.pending()
+    _same_as_clean(store, corpus, tmp_path, embedder)
+
+
+def test_a_half_written_update_is_undone_even_if_the_file_changes_back(tmp_path, embedder):
+    corpus = make_news_corpus(tmp_path / "corpus", 2, paragraphs=4)
+    store = Store.open(tmp_path / "home", embedder.identity, embedder.dimension)
+    ingest([corpus], store, embedder)
+    path = corpus / "n001.txt"
+    original = path.read_text()
+    path.write_text(original.replace("inspected", "rebuilt"))  # same headline and date: same article id
+    aid = _write_partial(store, embedder, corpus, "n001.txt", keep=1, pending=True)  # killed mid-update
+    assert "rebuilt" in store.get([f"{aid}:0"])[0].text
+    path.write_text(original)
+    report = ingest([corpus], store, embedder)
+    assert report.ok and not store.manifest.pending()
+    _same_as_clean(store, corpus, tmp_path, embedder)
+
+
+def test_orphan_chunks_are_reported_and_fixed(tmp_path, embedder):
+    corpus = make_news_corpus(tmp_path / "corpus", 3)
+    store = Store.open(tmp_path / "home", embedder.identity, embedder.dimension)
+    ingest([corpus / "n000.txt"], store, embedder)
+    # Killed mid-article (by a version without the pending journal), and the file is gone since.
+    orphan = _write_partial(store, embedder, corpus, "n002.txt", keep=1, pending=False)
+    (corpus / "n002.txt").unlink()
+    ingest([corpus], store, embedder)
+    problems = audit(store).problems()
+    assert any("orphan chunk" in p and orphan in p for p in problems), problems
+    settings = make_settings(tmp_path / "home", llm="extractive")
+    found = diagnose(settings, embedder=embedder)
+    assert any("orphan chunk" in p for p in found.problems)
+    with store.writer(recover=False):
+        done = repair(store)
+    assert any("orphan" in d for d in done)
+    assert audit(store).ok and not diagnose(settings, embedder=embedder).problems
+    assert all(h.meta["article_id"] != orphan for h in store.chunks.all())
+    assert not [cid for cid, _ in store.lexical("inspection report 1002", 20) if cid.startswith(orphan)]
