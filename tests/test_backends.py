@@ -178,3 +178,29 @@ def test_openai_compatible_backend_answers_end_to_end(llama, tmp_path, seed_qa, 
     assert a.citations and all(c.path.endswith(row["source"]) for c in a.citations), a.citations
     assert a.model == f"openai-compatible:{llama.model}"  # the model the server lists, found by itself
     assert a.timings["first_token_s"] < time.perf_counter() - t0  # it streamed
+
+
+# --- any llama-index LLM, through the same public calls
+
+
+@pytest.mark.integration
+def test_answer_and_chat_take_a_llama_index_llm(engine):
+    from llama_index.llms.openai_like import OpenAILike
+
+    from rag import answer
+    from rag.chat import Chat
+
+    with FakeOpenAI(reply="Dmitry Peskov [1].") as srv:
+        llm = OpenAILike(model="local-model", api_base=srv.url, api_key="test", is_chat_model=True, timeout=5, max_retries=0)
+        a = answer("Who is the Kremlin spokesman quoted about the Abu Dhabi meetings?", engine=engine, llm=llm)
+        b = Chat(engine, llm=llm).ask("Who is the Kremlin spokesman quoted about the Abu Dhabi meetings?")
+    assert a.model == b.model == "llama-index:OpenAILike" and a.error is None
+    assert a.text.startswith("Dmitry Peskov") and a.citations and len(srv.posts("/chat/completions")) == 2
+
+
+def test_a_failing_llama_index_llm_ends_in_answer_error(engine):
+    from llama_index.llms.openai_like import OpenAILike
+
+    llm = OpenAILike(model="m", api_base="http://127.0.0.1:9/v1", api_key="test", is_chat_model=True, timeout=2, max_retries=0)
+    a = engine.answer("Who is the Kremlin spokesman quoted about the Abu Dhabi meetings?", llm=llm)
+    assert a.error.startswith("llama-index:OpenAILike failed: APIConnectionError") and a.passages and not a.answerable

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Protocol, Sequence, runtime_checkable
 
+from rag.errors import BackendError
+
 
 @dataclass(frozen=True)
 class GenerationRequest:
@@ -37,9 +39,13 @@ class LlamaIndexGenerator:
         from llama_index.core.llms import ChatMessage
 
         msgs = [ChatMessage(role=m["role"], content=m["content"]) for m in request.messages]
-        for chunk in self.llm.stream_chat(msgs):
-            if chunk.delta:
-                yield chunk.delta
+        try:
+            for chunk in self.llm.stream_chat(msgs):
+                if chunk.delta:
+                    yield chunk.delta
+        except Exception as e:  # shown like any backend failure: a line in Answer.error, not a traceback
+            detail = " ".join(str(e).split())[:200]
+            raise BackendError(f"{self.name} failed: {type(e).__name__}: {detail}") from e
 
 
 def as_generator(llm: Any) -> Generator:
