@@ -7,8 +7,9 @@ between calls.
 
 xllamacpp's `Server` always starts llama.cpp's HTTP server as well, even when
 only called in-process (there is no switch to turn it off). We bind it to a
-UNIX socket in a private folder (mode 0700, removed at exit) instead of a TCP
-port, so no other user or process on the machine can reach it.
+UNIX socket in a private folder (mode 0700) instead of a TCP port, and delete
+that folder as soon as the model is loaded: the socket has no path any more,
+so no process on the machine can connect to it.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import queue
 import shutil
 import tempfile
 import threading
-import weakref
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -56,9 +56,10 @@ class EmbeddedLLM:
             except Exception as e:
                 _remove(self._socket_dir)
                 raise ConfigError(f"llama.cpp could not load {model_path} (NEWSRAG_LLM_MODEL_PATH): {e}") from e
-        if self._socket_dir:
-            weakref.finalize(self, _remove, self._socket_dir)
-        log.debug("embedded LLM loaded; llama.cpp's HTTP API is bound to %s", self._server.listening_address)
+        # The listening socket keeps working without its path; removing the folder now means
+        # nothing can connect to it at all, and nothing is left behind even after a crash.
+        _remove(self._socket_dir)
+        log.debug("embedded LLM loaded; llama.cpp's HTTP API is bound to %s (unlinked)", self._server.listening_address)
         self._lock = threading.Lock()
 
     @classmethod
