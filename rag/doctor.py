@@ -76,6 +76,9 @@ def check_store(settings: Settings, embedder: Any, fix: bool, found: Findings) -
     from store import Store, audit, repair
     from store.chroma import ChunkStore, collection_name, collections, make_client
 
+    if not settings.chroma_url and not (settings.home / "chroma").exists():
+        found.ok.append(f"store {settings.home}: nothing ingested yet")
+        return
     client = make_client(settings.home, settings.chroma_url)
     name = collection_name(settings.collection, embedder.identity)
     cols = {n: (meta, count) for n, meta, count in collections(client)}

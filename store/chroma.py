@@ -53,7 +53,7 @@ def collections(client: Any) -> list[tuple[str, dict[str, Any], int]]:
     """(name, metadata, chunk count) of every collection, for `newsrag doctor`."""
     out = []
     for col in client.list_collections():
-        col = client.get_collection(col.name) if isinstance(col, str) else col
+        col = client.get_collection(col) if isinstance(col, str) else col  # older clients list names
         out.append((col.name, dict(col.metadata or {}), col.count()))
     return out
 

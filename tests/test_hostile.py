@@ -4,6 +4,7 @@ reported with a one-line reason; never a traceback, never a hang."""
 from __future__ import annotations
 
 import codecs
+import errno
 import json
 import os
 import random
@@ -14,6 +15,7 @@ import pytest
 
 from ingest import IngestOptions, ingest
 from ingest.decode import detect
+from ingest.files import os_reason
 from ingest.pipeline import MAX_PARAGRAPH, token_counter
 from rag.cli import main
 from rag.engine import Engine
@@ -181,3 +183,9 @@ def test_encodings_are_detected(data, text, encoding):
 def test_binary_is_refused(data):
     with pytest.raises(IngestError, match="binary"):
         detect(data)
+
+
+def test_unreadable_file_reason(tmp_path):
+    """As root (as these tests run) chmod 000 cannot make a file unreadable; the reason is checked here."""
+    e = PermissionError(errno.EACCES, "Permission denied", str(tmp_path / "x.txt"))
+    assert os_reason(e, tmp_path / "x.txt") == "permission denied: make the file readable (chmod +r) or leave it out"
