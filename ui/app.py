@@ -1,14 +1,11 @@
 """The chat page: a thin Gradio client of the same Engine as the CLI.
 
-`create_app(engine, settings)` builds the page from injected services
-(testable); `launch(demo, settings)` starts it with the house defaults (system
-fonts, no analytics, no share link, the queue's concurrency from Settings);
-`serve()` is the edge that builds the engine from Settings, ingests the sample
-corpus into an empty store, loads the model once and launches.
-
-Each browser session keeps its own `rag.chat.Chat` (follow-ups) and its own
-answers in a `gr.State`; the engine, the store and the models are shared by
-every session of the process.
+`create_app(engine, settings)` lays out the page over injected services (the
+event handlers are `ui.handlers.Page`); `launch(demo, settings)` starts it with
+the house defaults (system fonts, no analytics, no share link, the queue's
+concurrency from Settings); `serve()` is the edge that builds the engine from
+Settings, ingests the sample corpus into an empty store, loads the model once
+and launches.
 """
 
 from __future__ import annotations
@@ -19,19 +16,15 @@ import os
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
 import logging  # noqa: E402
-from dataclasses import dataclass, field  # noqa: E402
-from typing import Any, Iterator  # noqa: E402
+from typing import Any  # noqa: E402
 
-from rag.chat import Chat  # noqa: E402
 from rag.engine import Engine  # noqa: E402
 from rag.errors import ConfigError, NewsragError  # noqa: E402
 from rag.settings import Settings  # noqa: E402
-from rag.types import Answer  # noqa: E402
 from ui import corpus  # noqa: E402
-from ui.backends import Backends, Registry, key_status  # noqa: E402
-from ui.render import (  # noqa: E402
-    CSS, HEAD, WELCOME, answer_html, message_html, plain_text, report_html, sources_html, streaming_html, trace_html,
-)
+from ui.backends import Registry  # noqa: E402
+from ui.handlers import Page  # noqa: E402
+from ui.render import CSS, HEAD, WELCOME, sources_html, trace_html  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -40,109 +33,21 @@ MONO_FONTS = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "Liberation
 ARTICLE_HEADERS = ["Title", "Date", "Outlet", "Chunks", "Id"]
 
 
-@dataclass
-class Session:
-    """One browser session: its follow-up context and its answers (numbered turns)."""
-
-    chat: Chat
-    answers: list[Answer] = field(default_factory=list)
-
-
 def create_app(engine: Engine, settings: Settings, llms: Registry | None = None) -> Any:
+    """The page over `engine` (shared by every session); `llms` replaces the LLM registry (tests)."""
     import gradio as gr
 
-    backends = Backends(engine, settings, llms)
-    uploads = settings.home / "uploads"
+    page = Page(engine, settings, llms)
+    backends = page.backends
 
-    def respond(message: str, history: list[dict[str, Any]] | None, session: Session | None, backend: str | None, model: str | None, top_k: float | None) -> Iterator[tuple[Any, ...]]:
-        session = session or Session(Chat(engine))
-        history = list(history or [])
-        message = (message or "").strip()
-        last = session.answers[-1] if session.answers else None
-        if not message:
-            yield history, "", sources_html(session.answers), trace_html(last), plain_text(last), session
-            return
-        history += [{"role": "user", "content": message}, {"role": "assistant", "content": streaming_html("")}]
-        yield history, "", sources_html(session.answers), trace_html(last), plain_text(last), session
-        text = ""
-        try:
-            session.chat.llm = backends.get(backend, model)
-            for item in session.chat.stream(message, top_k=int(top_k) if top_k else None):
-                if isinstance(item, Answer):
-                    session.answers.append(item)
-                    history[-1] = {"role": "assistant", "content": answer_html(item, len(session.answers))}
-                    yield history, "", sources_html(session.answers), trace_html(item), plain_text(item), session
-                else:
-                    text += item
-                    history[-1] = {"role": "assistant", "content": streaming_html(text)}
-                    yield history, "", sources_html(session.answers), trace_html(last), plain_text(last), session
-        except NewsragError as e:
-            history[-1] = {"role": "assistant", "content": message_html(str(e))}
-            yield history, "", sources_html(session.answers), trace_html(last), plain_text(last), session
-        except Exception as e:  # the page shows a message, the log keeps the traceback
-            log.exception("answering %r failed", message)
-            history[-1] = {"role": "assistant", "content": message_html(f"Something went wrong while answering ({type(e).__name__}: {e}).")}
-            yield history, "", sources_html(session.answers), trace_html(last), plain_text(last), session
-
-    def clear(session: Session | None) -> tuple[Any, ...]:
-        if session is not None:
-            session.chat.reset()
-            session.answers.clear()
-        return [], "", sources_html([]), trace_html(None), "", session
-
-    def corpus_view() -> tuple[Any, ...]:
-        articles = engine.store.manifest.articles()
-        chunks = sum(a.n_chunks for a in articles)
-        summary = f"**{len(articles)} articles** in the store ({chunks} chunks)." if articles else "**The store is empty.** Add articles below."
-        questions = corpus.example_questions(articles)
-        return (
-            summary,
-            corpus.article_rows(articles),
-            gr.Dropdown(choices=corpus.article_choices(articles), value=None),
-            gr.Dataset(samples=[[q] for q in questions], visible=bool(questions)),
-            status_line(len(articles)),
-        )
-
-    def status_line(n_articles: int) -> str:
-        return f"{n_articles} articles in the store · answers by the **{settings.llm}** backend unless you pick another in *Settings*."
-
-    def add_files(files: list[str] | None, progress: Any = gr.Progress()) -> tuple[Any, ...]:
-        paths = [f if isinstance(f, str) else getattr(f, "name", str(f)) for f in (files or [])]
-        if not paths:
-            return (message_html("Choose one or more files first.", "empty"), *corpus_view())
-        saved = corpus.save_uploads(paths, uploads, int(settings.max_file_mb * 2**20))
-        progress(0, desc="Reading the files")
-
-        def on_file(i: int, n: int, path: str) -> None:
-            progress((i, n), desc=f"Embedding {os.path.basename(path)}", unit="files")
-
-        try:
-            report = corpus.ingest_uploads(saved, engine.store, engine.embedder, settings, on_file)
-        except NewsragError as e:
-            return (message_html(str(e)), *corpus_view())
-        return (report_html(report), *corpus_view())
-
-    def remove_article(article_id: str | None) -> tuple[Any, ...]:
-        from ingest import remove
-
-        if not article_id:
-            return (message_html("Pick an article to remove.", "empty"), *corpus_view())
-        try:
-            removed = remove([article_id], engine.store)
-        except NewsragError as e:
-            return (message_html(str(e)), *corpus_view())
-        note = f"Removed {len(removed)} article." if removed else "That article was already gone."
-        return (message_html(note, "report"), *corpus_view())
-
-    def describe_backend(name: str | None) -> str:
-        name = name or settings.llm
-        return f"{backends.describe(name)}. For hosted backends: {key_status(settings)}; keys come only from the environment or `.env`."
+    def add_files(files: list[Any] | None, progress: Any = gr.Progress()) -> tuple[Any, ...]:
+        return page.add_files(files, progress)
 
     with gr.Blocks(title="newsrag", analytics_enabled=False) as demo:
         session = gr.State(None)
         with gr.Row():
             gr.Markdown("## newsrag — ask the articles", elem_id="nr-heading")
-            status = gr.Markdown(status_line(len(engine.store.manifest.articles())), elem_id="nr-status")
+            status = gr.Markdown(page.status_line(len(engine.store.manifest.articles())), elem_id="nr-status")
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"):
                 with gr.Row(equal_height=False):
@@ -182,7 +87,7 @@ def create_app(engine: Engine, settings: Settings, llms: Registry | None = None)
                         )
             with gr.Tab("Settings", id="settings"):
                 backend = gr.Dropdown(choices=backends.choices(), value=settings.llm, label="LLM backend", elem_id="nr-backend")
-                about = gr.Markdown(describe_backend(settings.llm))
+                about = gr.Markdown(page.describe_backend(settings.llm))
                 model = gr.Textbox(label="Model name (openai / openai-compatible; empty = the configured one)", value=settings.llm_model or "", elem_id="nr-model")
                 top_k = gr.Slider(1, 12, value=settings.top_k, step=1, label="Passages given to the model (top-k)", elem_id="nr-topk")
                 gr.Markdown(
@@ -193,18 +98,18 @@ def create_app(engine: Engine, settings: Settings, llms: Registry | None = None)
         chat_outputs = [chatbot, box, sources, trace, plain, session]
         chat_inputs = [box, chatbot, session, backend, model, top_k]
         answer_kw = dict(concurrency_limit=settings.concurrency, concurrency_id="answer")
-        ask.click(respond, chat_inputs, chat_outputs, api_name="ask", **answer_kw)
-        box.submit(respond, chat_inputs, chat_outputs, api_name=False, **answer_kw)
-        examples.click(lambda x: x[0], examples, box, api_name=False, queue=False).then(respond, chat_inputs, chat_outputs, api_name=False, **answer_kw)
-        clear_btn.click(clear, session, chat_outputs, api_name=False)
-        chatbot.clear(clear, session, chat_outputs, api_name=False)
+        ask.click(page.respond, chat_inputs, chat_outputs, api_name="ask", **answer_kw)
+        box.submit(page.respond, chat_inputs, chat_outputs, api_name=False, **answer_kw)
+        examples.click(lambda x: x[0], examples, box, api_name=False, queue=False).then(page.respond, chat_inputs, chat_outputs, api_name=False, **answer_kw)
+        clear_btn.click(page.clear, session, chat_outputs, api_name=False)
+        chatbot.clear(page.clear, session, chat_outputs, api_name=False)
         copy.click(None, plain, None, js="(text) => { window.nrCopy && window.nrCopy(text); }", api_name=False)
-        backend.change(describe_backend, backend, about, api_name=False)
+        backend.change(page.describe_backend, backend, about, api_name=False)
 
         corpus_outputs = [summary, table, pick, examples, status]
         files.upload(add_files, files, [report, *corpus_outputs], api_name="add_files", concurrency_limit=1, concurrency_id="ingest")
-        remove_btn.click(remove_article, pick, [report, *corpus_outputs], api_name="remove", concurrency_limit=1, concurrency_id="ingest")
-        demo.load(corpus_view, None, corpus_outputs, api_name=False)
+        remove_btn.click(page.remove_article, pick, [report, *corpus_outputs], api_name="remove", concurrency_limit=1, concurrency_id="ingest")
+        demo.load(page.corpus_view, None, corpus_outputs, api_name=False)
     return demo
 
 

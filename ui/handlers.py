@@ -1,0 +1,141 @@
+"""What the page's events do: plain methods over the injected engine and settings.
+
+The layout (`ui.app.create_app`) wires these to Gradio events. Each browser
+session keeps a `Session` in a `gr.State`: its own `rag.chat.Chat` (the
+follow-up context) and its answers, numbered as turns. The engine, the store
+and the models are shared by every session of the process.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from rag.chat import Chat
+from rag.engine import Engine
+from rag.errors import NewsragError
+from rag.settings import Settings
+from rag.types import Answer
+from ui import corpus
+from ui.backends import Backends, Registry, key_status
+from ui.render import answer_html, message_html, plain_text, report_html, sources_html, streaming_html, trace_html
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Session:
+    """One browser session: its follow-up context and its answers (numbered turns)."""
+
+    chat: Chat
+    answers: list[Answer] = field(default_factory=list)
+
+    @property
+    def last(self) -> Answer | None:
+        return self.answers[-1] if self.answers else None
+
+
+class Page:
+    def __init__(self, engine: Engine, settings: Settings, llms: Registry | None = None) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.backends = Backends(engine, settings, llms)
+        self.uploads = settings.home / "uploads"
+
+    # --- chat: outputs are (chatbot, question box, sources, trace, copy text, session)
+    def respond(
+        self, message: str, history: list[dict[str, Any]] | None, session: Session | None,
+        backend: str | None = None, model: str | None = None, top_k: float | None = None,
+    ) -> Iterator[tuple[Any, ...]]:
+        import gradio as gr
+
+        session = session or Session(Chat(self.engine))
+        history = list(history or [])
+        message = (message or "").strip()
+        if not message:
+            yield self._turn(history, session)
+            return
+        history += [{"role": "user", "content": message}, {"role": "assistant", "content": streaming_html("")}]
+        yield self._turn(history, session)
+        text = ""
+        try:
+            session.chat.llm = self.backends.get(backend, model)
+            for item in session.chat.stream(message, top_k=int(top_k) if top_k else None):
+                if isinstance(item, Answer):
+                    session.answers.append(item)
+                    history[-1] = {"role": "assistant", "content": answer_html(item, len(session.answers))}
+                    yield self._turn(history, session)
+                else:  # only the chat changes while the text streams in
+                    text += item
+                    history[-1] = {"role": "assistant", "content": streaming_html(text)}
+                    yield history, gr.skip(), gr.skip(), gr.skip(), gr.skip(), session
+        except NewsragError as e:
+            history[-1] = {"role": "assistant", "content": message_html(str(e))}
+            yield self._turn(history, session)
+        except Exception as e:  # the page shows a message, the log keeps the traceback
+            log.exception("answering %r failed", message)
+            history[-1] = {"role": "assistant", "content": message_html(f"Something went wrong while answering ({type(e).__name__}: {e}).")}
+            yield self._turn(history, session)
+
+    def _turn(self, history: list[dict[str, Any]], session: Session) -> tuple[Any, ...]:
+        return history, "", sources_html(session.answers), trace_html(session.last), plain_text(session.last), session
+
+    def clear(self, session: Session | None) -> tuple[Any, ...]:
+        if session is not None:
+            session.chat.reset()
+            session.answers.clear()
+        return [], "", sources_html([]), trace_html(None), "", session
+
+    # --- corpus: outputs are (summary, table, remove dropdown, example questions, status line)
+    def corpus_view(self) -> tuple[Any, ...]:
+        import gradio as gr
+
+        articles = self.engine.store.manifest.articles()
+        chunks = sum(a.n_chunks for a in articles)
+        summary = f"**{len(articles)} articles** in the store ({chunks} chunks)." if articles else "**The store is empty.** Add articles below."
+        questions = corpus.example_questions(articles)
+        return (
+            summary,
+            corpus.article_rows(articles),
+            gr.Dropdown(choices=corpus.article_choices(articles), value=None),
+            gr.Dataset(samples=[[q] for q in questions], visible=bool(questions)),
+            self.status_line(len(articles)),
+        )
+
+    def status_line(self, n_articles: int) -> str:
+        return f"{n_articles} articles in the store · answers by the **{self.settings.llm}** backend unless you pick another in *Settings*."
+
+    def add_files(self, files: list[Any] | None, progress: Any = None) -> tuple[Any, ...]:
+        paths = [f if isinstance(f, str) else getattr(f, "name", str(f)) for f in (files or [])]
+        if not paths:
+            return (message_html("Choose one or more files first.", "empty"), *self.corpus_view())
+        saved = corpus.save_uploads(paths, self.uploads, int(self.settings.max_file_mb * 2**20))
+
+        def on_file(i: int, n: int, path: str) -> None:
+            if progress is not None:
+                progress((i, n), desc=f"Embedding {os.path.basename(path)}", unit="files")
+
+        try:
+            report = corpus.ingest_uploads(saved, self.engine.store, self.engine.embedder, self.settings, on_file)
+        except NewsragError as e:
+            return (message_html(str(e)), *self.corpus_view())
+        return (report_html(report), *self.corpus_view())
+
+    def remove_article(self, article_id: str | None) -> tuple[Any, ...]:
+        from ingest import remove
+
+        if not article_id:
+            return (message_html("Pick an article to remove.", "empty"), *self.corpus_view())
+        try:
+            removed = remove([article_id], self.engine.store)
+        except NewsragError as e:
+            return (message_html(str(e)), *self.corpus_view())
+        note = f"Removed {len(removed)} article." if removed else "That article was already gone."
+        return (message_html(note, "report"), *self.corpus_view())
+
+    # --- settings
+    def describe_backend(self, name: str | None) -> str:
+        name = name or self.settings.llm
+        return f"{self.backends.describe(name)}. For hosted backends: {key_status(self.settings)}; keys come only from the environment or `.env`."
