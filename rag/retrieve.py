@@ -25,14 +25,14 @@ RRF_K = 60
 
 @dataclass(frozen=True)
 class RetrievalConfig:
-    dense_k: int = 20  # candidates from the vector search
+    dense_k: int = 40  # candidates from the vector search
     keyword_k: int = 20  # candidates from BM25
     top_k: int = 4  # passages returned
     dedupe_jaccard: float = 0.8  # 3-gram Jaccard at which a passage counts as a copy of a better one
     keyword: bool = True  # False: dense only
     rrf_k: int = RRF_K  # reciprocal rank fusion constant: 1 / (rrf_k + rank)
     number_boost: float = 1.0  # fused score x (1 + number_boost x share of the question's numbers present)
-    rerank_depth: int = 20  # fused candidates considered for the number boost and the top-k
+    rerank_depth: int = 20  # fused candidates considered (at least 4 x top_k, room for collapsed copies)
 
 
 class Retriever:
@@ -56,7 +56,7 @@ class Retriever:
         for rank, (cid, score) in enumerate(keyword, 1):
             fused[cid] = fused.get(cid, 0.0) + 1.0 / (cfg.rrf_k + rank)
             info.setdefault(cid, {}).update(keyword_rank=rank, keyword_score=score)
-        ranked = sorted(fused, key=lambda c: -fused[c])[: max(cfg.rerank_depth, k * 2)]
+        ranked = sorted(fused, key=lambda c: -fused[c])[: max(cfg.rerank_depth, k * 4)]
         missing = [c for c in ranked if "hit" not in info[c]]
         for hit in self.store.get(missing):
             info[hit.chunk_id]["hit"] = hit

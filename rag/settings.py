@@ -67,7 +67,7 @@ class Settings(BaseSettings):
     # --- chunking and retrieval
     chunk_tokens: int = Field(160, description="Target chunk size in embedder tokens (the embedder reads at most 256).")
     chunk_overlap: int = Field(1, description="Sentences repeated between neighbouring chunks.")
-    dense_k: int = Field(20, description="Candidates taken from the vector search.")
+    dense_k: int = Field(40, description="Candidates taken from the vector search.")
     keyword_k: int = Field(20, description="Candidates taken from the BM25 keyword search.")
     top_k: int = Field(4, description="Passages given to the LLM.")
     min_relevance: float = Field(0.25, description="Cosine similarity below which the best passage counts as irrelevant (question declined).")
