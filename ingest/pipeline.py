@@ -32,8 +32,6 @@ log = logging.getLogger(__name__)
 
 MIN_WORDS = 5  # fewer words than this is not an article (a page's "Home" link, a stray "ok")
 MAX_PARAGRAPH = 1200  # characters; longer paragraphs are cut (bounds the sentence splitter's cost)
-TOKEN_PIECE = 250  # characters per piece when counting tokens of a text the tokenizer would truncate
-SATURATED = 250  # a count this high may be the tokenizer's truncation (256), not the length
 MAX_CHARS_PER_TOKEN = 8  # a 2,000-character 'word' is one [UNK] token, but not a 1-token passage
 
 
@@ -149,16 +147,12 @@ def _cut_point(text: str, s: int, hard: int) -> int:
 
 
 def token_counter(embedder: Any) -> Callable[[str], int]:
-    """The embedder's token count, made exact for long texts its tokenizer would truncate,
-    and never below one token per MAX_CHARS_PER_TOKEN characters (so passages stay short)."""
-    count: Callable[[str], int] | None = getattr(embedder, "count_tokens", None)
-    counted: Callable[[str], int] = count or (lambda t: int(len(t.split()) * 1.4) + 1)
+    """The embedder's token count, never below one token per MAX_CHARS_PER_TOKEN
+    characters (so passages stay short whatever the tokenizer makes of them)."""
+    counted: Callable[[str], int] = getattr(embedder, "count_tokens", None) or (lambda t: int(len(t.split()) * 1.4) + 1)
 
     def tokens(text: str) -> int:
-        n = counted(text)
-        if n >= SATURATED and len(text) > TOKEN_PIECE and count is not None:
-            n = max(n, sum(counted(text[i : i + TOKEN_PIECE]) for i in range(0, len(text), TOKEN_PIECE)))
-        return max(n, len(text) // MAX_CHARS_PER_TOKEN)
+        return max(counted(text), len(text) // MAX_CHARS_PER_TOKEN)
 
     return tokens
 

@@ -47,6 +47,7 @@ class MiniLMEmbedding(BaseEmbedding):
     embed_batch_size: int = BATCH
     _session: Any = PrivateAttr()
     _tokenizer: Any = PrivateAttr()
+    _counter: Any = PrivateAttr()
 
     def __init__(self, threads: int = 0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -65,6 +66,11 @@ class MiniLMEmbedding(BaseEmbedding):
         # The shipped tokenizer.json pads every input to 128: we pad per batch instead.
         self._tokenizer.no_padding()
         self._tokenizer.enable_truncation(MAX_TOKENS)
+        # Counting must see the whole text: a truncating count stops at 256 and
+        # would let the chunker pass over-long text the model never reads.
+        self._counter = Tokenizer.from_file(str(tok))
+        self._counter.no_padding()
+        self._counter.no_truncation()
 
     @property
     def identity(self) -> str:
@@ -77,7 +83,7 @@ class MiniLMEmbedding(BaseEmbedding):
 
     def count_tokens(self, text: str) -> int:
         """Word-piece tokens of `text` without [CLS]/[SEP]."""
-        return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
+        return len(self._counter.encode(text, add_special_tokens=False).ids)
 
     def embed_batch(self, texts: list[str]) -> np.ndarray:
         out = []
