@@ -1,5 +1,5 @@
-"""The Gradio chat page."""
+"""The Gradio chat page: a thin client of rag.engine.Engine."""
 
-from ui.app import create_app, serve
+from ui.app import create_app, launch, serve
 
-__all__ = ["create_app", "serve"]
+__all__ = ["create_app", "launch", "serve"]
