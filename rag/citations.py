@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from rag.types import Citation, Passage
+
 _MARKER = re.compile(r"\[\s*(?:(?:passages?|sources?|source|doc(?:ument)?s?)\s*)?(\d+(?:\s*(?:[,;–-]|and)\s*\d+)*)\s*\]", re.I)
 
 
@@ -70,3 +72,21 @@ def sentences_with_citations(text: str) -> list[tuple[str, tuple[int, ...]]]:
         elif nums and out:
             out[-1] = (out[-1][0], out[-1][1] + nums)
     return out
+
+
+def make_citation(n: int, p: Passage, claim: str) -> Citation:
+    """Citation number `n` of passage `p`, quoting the passage sentence closest to `claim`."""
+    quote, start, end = best_sentence(p, claim)
+    return Citation(n, p.n, p.article_id, p.title, p.source, p.date, quote, start, end, p.path)
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in re.findall(r"\w+", text.lower()) if len(w) > 2}
+
+
+def best_sentence(p: Passage, claim: str) -> tuple[str, int, int]:
+    """The passage sentence sharing most words with the claim (the quote to highlight)."""
+    target = _words(claim)
+    sents = p.sentence_texts()
+    best = max(sents, key=lambda s: (len(_words(s[0]) & target), -sents.index(s)))
+    return best

@@ -9,18 +9,20 @@ same call drained. Backend failures end the stream with an `Answer` whose
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
+from dataclasses import replace
 from typing import Any, Callable, Iterator
 
-from rag.citations import parse_citations, sentences_with_citations
+from rag.citations import make_citation, parse_citations, sentences_with_citations
 from rag.errors import NewsragError
 from rag.models.base import GenerationRequest, Generator, as_generator
-from rag.prompt import build_messages, is_decline
+from rag.gate import GateResult, relevance_gate
+from rag.prompt import build_messages, is_decline, prompt_tokens
 from rag.retrieve import RetrievalConfig, Retriever
 from rag.settings import Settings
-from rag.types import Answer, Citation, Passage
+from rag.types import Answer, Passage
+from rag.verify import CitationVerifier
 from store import Store
 
 log = logging.getLogger(__name__)
@@ -36,16 +38,19 @@ class Engine:
         embedder: Any,
         llm: Generator | Callable[[], Generator],
         retrieval: RetrievalConfig = RetrievalConfig(),
-        min_relevance: float = 0.25,
+        min_relevance: float = 0.20,
         max_tokens: int = 200,
         verifier: Verifier | None = None,
+        verify: bool = True,
     ) -> None:
+        """`verifier` checks each final Answer (default: `CitationVerifier` over `embedder`;
+        `verify=False` turns checking off)."""
         self.store = store
         self.embedder = embedder
         self.retriever = Retriever(store, embedder, retrieval)
         self.min_relevance = min_relevance
         self.max_tokens = max_tokens
-        self.verifier = verifier
+        self.verifier = verifier or (CitationVerifier(embedder) if verify else None)
         self._llm = llm if isinstance(llm, Generator) else None
         self._llm_factory = None if self._llm else llm
         self._llm_lock = threading.Lock()
@@ -91,21 +96,33 @@ class Engine:
         assert result is not None
         return result
 
-    def stream(self, question: str, *, llm: Any = None, top_k: int | None = None) -> Iterator[str | Answer]:
+    def stream(
+        self, question: str, *, llm: Any = None, top_k: int | None = None, query: str | None = None
+    ) -> Iterator[str | Answer]:
+        """Text pieces as generated, then the final Answer (verified, with its trace).
+
+        `query` is the standalone form of `question` (a chat's condensed follow-up):
+        it is what retrieval and the model see; the Answer keeps `question`.
+        """
         t0 = time.perf_counter()
-        passages = self.retriever.retrieve(question, top_k)
+        query = query or question
+        passages = self.retriever.retrieve(query, top_k)
         timings = {"retrieval_s": time.perf_counter() - t0}
-        best = self.retriever.best_dense_score(passages)
-        if not passages or best < self.min_relevance:
+        gate = relevance_gate(query, passages, self.min_relevance)
+        trace = {"question": question, "standalone_query": query, "gate": _gate_trace(gate, self.min_relevance)}
+        if not gate.passed:
             timings["total_s"] = time.perf_counter() - t0
-            yield Answer(question, DECLINED, False, passages=tuple(passages), timings=timings, model="gate")
+            yield _traced(Answer(question, DECLINED, False, passages=tuple(passages), timings=timings, model="gate"), trace)
             return
         try:
             gen = as_generator(llm) if llm is not None else self.llm
         except NewsragError as e:
-            yield self._failed(question, passages, timings, t0, str(e))
+            yield _traced(self._failed(question, passages, timings, t0, str(e)), trace)
             return
-        request = GenerationRequest(build_messages(question, passages), question, tuple(passages), self.max_tokens)
+        messages = build_messages(query, passages)
+        trace["prompt_tokens"] = prompt_tokens(messages)
+        trace["prompt_tokens_method"] = PROMPT_TOKENS_METHOD
+        request = GenerationRequest(messages, query, tuple(passages), self.max_tokens)
         pieces: list[str] = []
         try:
             for piece in gen.stream(request):
@@ -114,18 +131,69 @@ class Engine:
                 pieces.append(piece)
                 yield piece
         except NewsragError as e:
-            yield self._failed(question, passages, timings, t0, str(e), gen.name)
+            yield _traced(self._failed(question, passages, timings, t0, str(e), gen.name), trace)
             return
-        timings["total_s"] = time.perf_counter() - t0
-        raw = "".join(pieces).strip()
-        answer = build_answer(question, raw, passages, timings, gen.name)
+        timings["generation_s"] = time.perf_counter() - t0 - timings["retrieval_s"]
+        answer = build_answer(question, "".join(pieces).strip(), passages, timings, gen.name)
+        if not answer.answerable:
+            trace["gate"]["declined_by"] = "model"
         if self.verifier is not None and answer.answerable:
+            t1 = time.perf_counter()
             answer = self.verifier(answer)
-        yield answer
+            timings["verify_s"] = time.perf_counter() - t1
+        timings["total_s"] = time.perf_counter() - t0
+        yield _traced(answer, trace)
 
     def _failed(self, question: str, passages: list[Passage], timings: dict[str, float], t0: float, msg: str, model: str = "") -> Answer:
         timings["total_s"] = time.perf_counter() - t0
         return Answer(question, "", False, passages=tuple(passages), timings=timings, model=model, error=msg)
+
+
+PROMPT_TOKENS_METHOD = "estimate: characters / 4.7 + 5 per message (fitted to Qwen2.5's tokenizer, within 3% on the seed prompts)"
+
+
+def _gate_trace(gate: GateResult, min_relevance: float) -> dict[str, Any]:
+    return {
+        "best_dense_score": round(gate.best_dense, 4),
+        "min_relevance": min_relevance,
+        "passed": gate.passed,
+        "reason": gate.reason,
+        "declined_by": None if gate.passed else "relevance",
+    }
+
+
+def _traced(answer: Answer, trace: dict[str, Any]) -> Answer:
+    """The final trace: how the answer was made, in plain JSON types."""
+    cited: dict[int, list[int]] = {}
+    for c in answer.citations:
+        cited.setdefault(c.passage, []).append(c.n)
+    trace = {
+        **trace,
+        "model": answer.model,
+        "passages": [
+            {
+                "n": p.n,
+                "title": p.title,
+                "article_id": p.article_id,
+                "chunk_id": p.chunk_id,
+                "fused_rank": p.n,
+                "fused_score": round(p.score, 5),
+                "dense_rank": p.dense_rank,
+                "dense_score": None if p.dense_score is None else round(p.dense_score, 4),
+                "keyword_rank": p.keyword_rank,
+                "keyword_score": None if p.keyword_score is None else round(p.keyword_score, 4),
+                "cited_as": cited.get(p.n, []),
+            }
+            for p in answer.passages
+        ],
+        "cited_passages": sorted(cited),
+        "repaired_citations": [
+            {"n": r.n, "from_passage": r.from_passage, "to_passage": r.to_passage, "reason": r.reason} for r in answer.repaired_citations
+        ],
+        "unsupported": len(answer.unsupported),
+        "timings": {k: round(v, 3) for k, v in answer.timings.items()},
+    }
+    return replace(answer, trace=trace)
 
 
 def build_answer(question: str, raw: str, passages: list[Passage], timings: dict[str, float], model: str) -> Answer:
@@ -136,10 +204,8 @@ def build_answer(question: str, raw: str, passages: list[Passage], timings: dict
     claims = sentences_with_citations(parsed.text)
     citations = []
     for new_n, passage_n in enumerate(parsed.order, 1):
-        p = passages[passage_n - 1]
         claim = " ".join(s for s, nums in claims if new_n in nums)
-        quote, start, end = best_sentence(p, claim or question)
-        citations.append(Citation(new_n, passage_n, p.article_id, p.title, p.source, p.date, quote, start, end, p.path))
+        citations.append(make_citation(new_n, passages[passage_n - 1], claim or question))
     return Answer(
         question,
         parsed.text,
@@ -150,15 +216,3 @@ def build_answer(question: str, raw: str, passages: list[Passage], timings: dict
         model=model,
         dropped_citations=parsed.dropped,
     )
-
-
-def _words(text: str) -> set[str]:
-    return {w for w in re.findall(r"\w+", text.lower()) if len(w) > 2}
-
-
-def best_sentence(p: Passage, claim: str) -> tuple[str, int, int]:
-    """The passage sentence sharing most words with the claim (the quote to highlight)."""
-    target = _words(claim)
-    sents = p.sentence_texts()
-    best = max(sents, key=lambda s: (len(_words(s[0]) & target), -sents.index(s)))
-    return best

@@ -10,7 +10,7 @@ def render_answer(a: Answer, trace: bool = False) -> str:
     if a.error:
         lines += [f"error: {a.error}", "", "Retrieved passages (no answer was generated):"]
         lines += [f"  [{p.n}] {p.title} ({_meta(p.source, p.date)})\n      {p.text[:300]}" for p in a.passages]
-        return "\n".join(lines)
+        return "\n".join(lines + (["", *render_trace(a)] if trace else []))
     lines.append(a.text)
     for u in a.unsupported:
         lines.append(f"  ! not supported by the articles: “{u.sentence}” ({u.reason})")
@@ -21,14 +21,46 @@ def render_answer(a: Answer, trace: bool = False) -> str:
     elif not a.answerable and a.passages:
         lines += ["", "Closest passages:"]
         lines += [f"  - {p.title} ({_meta(p.source, p.date)}): {p.text[:200]}…" for p in a.passages[:3]]
-    if trace and a.trace:
-        import json
-
-        lines += ["", "Trace:", json.dumps(a.trace, indent=2, ensure_ascii=False)]
-    elif trace:
-        lines += ["", "Timings: " + ", ".join(f"{k} {v:.2f}" for k, v in a.timings.items())]
-        lines += [f"  passage [{p.n}] dense #{p.dense_rank} ({_f(p.dense_score)}), keyword #{p.keyword_rank} ({_f(p.keyword_score)}), fused {p.score:.4f}: {p.title}" for p in a.passages]
+    if trace:
+        lines += ["", *render_trace(a)]
     return "\n".join(lines)
+
+
+def render_trace(a: Answer) -> list[str]:
+    """How the answer was made, as aligned text lines."""
+    t = a.trace or {}
+    lines = ["Trace:"]
+    if t:
+        query = t.get("standalone_query", a.question)
+        how = t.get("condense")
+        lines.append(f"  standalone query  {query}" + (f"  (condensed: {how})" if how in ("llm", "heuristic") else ""))
+        gate = t.get("gate") or {}
+        if gate:
+            verdict = "passed" if gate.get("passed") else f"declined by {gate.get('declined_by')}"
+            if gate.get("passed") and gate.get("declined_by"):
+                verdict = f"declined by {gate['declined_by']}"
+            lines.append(f"  gate              {verdict}: {gate.get('reason', '')}")
+        lines.append(f"  model             {t.get('model') or a.model or '-'}")
+        if "prompt_tokens" in t:
+            lines.append(f"  prompt tokens     ~{t['prompt_tokens']} (estimated from its length)")
+    lines.append("  timings           " + ", ".join(f"{k.removesuffix('_s').replace('_', ' ')} {v:.2f} s" for k, v in a.timings.items()))
+    if a.passages:
+        lines.append("  passages          n  fused rank/score  dense rank/cosine  keyword rank/bm25  cited  title")
+        for p in a.passages:
+            cited = "".join(f"[{c.n}]" for c in a.citations if c.passage == p.n) or "-"
+            lines.append(
+                f"                    {p.n:<2} {_rank(p.n, p.score, 4):<17} {_rank(p.dense_rank, p.dense_score):<18} "
+                f"{_rank(p.keyword_rank, p.keyword_score):<18} {cited:<6} {p.title[:50]}"
+            )
+    for r in a.repaired_citations:
+        lines.append(f"  citation [{r.n}]      moved from passage {r.from_passage} to {r.to_passage}: {r.reason}")
+    if t:
+        lines.append(f"  unsupported       {t.get('unsupported', len(a.unsupported))} sentence(s)")
+    return lines
+
+
+def _rank(rank: int | None, score: float | None, digits: int = 3) -> str:
+    return "-" if rank is None else f"#{rank} " + ("-" if score is None else f"{score:.{digits}f}")
 
 
 def _meta(*parts: str) -> str:

@@ -70,7 +70,7 @@ class Settings(BaseSettings):
     dense_k: int = Field(40, description="Candidates taken from the vector search.")
     keyword_k: int = Field(20, description="Candidates taken from the BM25 keyword search.")
     top_k: int = Field(4, description="Passages given to the LLM.")
-    min_relevance: float = Field(0.25, description="Cosine similarity below which the best passage counts as irrelevant (question declined).")
+    min_relevance: float = Field(0.20, description="Cosine similarity below which the best passage counts as irrelevant (question declined unless the passages name what it asks about).")
 
     # --- ingest limits
     max_file_mb: float = Field(50.0, description="Files larger than this are skipped with a reason.")

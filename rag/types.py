@@ -62,6 +62,16 @@ class Unsupported:
 
 
 @dataclass(frozen=True)
+class Repair:
+    """A citation the verifier moved: the model's passage lacked the sentence's facts, another held them all."""
+
+    n: int  # the citation number in the answer text
+    from_passage: int
+    to_passage: int
+    reason: str
+
+
+@dataclass(frozen=True)
 class Answer:
     question: str
     text: str
@@ -74,6 +84,7 @@ class Answer:
     unsupported: tuple[Unsupported, ...] = ()
     error: str | None = None
     trace: dict[str, Any] | None = None
+    repaired_citations: tuple[Repair, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -23,8 +23,8 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterable, Sequence
 
-from rag.citations import sentences_with_citations
-from rag.types import Answer, Passage, Unsupported
+from rag.citations import make_citation, sentences_with_citations
+from rag.types import Answer, Passage, Repair, Unsupported
 
 # A sentence is backed by a cited passage when half its content words are in it, or when
 # its embedding is close to one of the passage's sentences. Measured (all-MiniLM-L6-v2) on
@@ -192,20 +192,29 @@ class PassageView:
 
 @dataclass(frozen=True)
 class Fact:
-    """A checkable detail of a sentence: a name (or date word) or a number, with its wording."""
+    """A checkable detail of a sentence: a name ("Financial Times": each word must be found)
+    or a number, with its wording."""
 
     label: str
-    name: str = ""
+    names: tuple[str, ...] = ()
     number: float | None = None
 
     def found_in(self, v: PassageView) -> bool:
         if self.number is not None:
             return self.number in v.numbers
-        return name_in(self.name, v.norm, v.words)
+        return all(name_in(n, v.norm, v.words) for n in self.names)
 
 
 def facts(sentence: str, common: Callable[[str], bool] | None = None) -> list[Fact]:
-    out = [Fact(surface, name=n) for n, surface in sorted(names(sentence, common).items())]
+    """Names (runs of capitalised words, as one fact each) and numbers stated in `sentence`."""
+    found = names(sentence, common)
+    out: list[Fact] = []
+    for run in re.finditer(r"[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*)*", sentence):
+        parts = tuple(n for n in names(run.group(0)) if n in found)
+        if parts:
+            shown = [found[n] for n in parts]
+            label = " ".join(shown) if " ".join(shown) in sentence else ", ".join(shown)
+            out.append(Fact(label, names=parts))
     seen: dict[float, str] = {}
     for surface, value in number_mentions(sentence):
         seen.setdefault(value, surface)
@@ -235,30 +244,33 @@ def check_sentence(
     if nowhere:
         return f"{_list(nowhere)} {'is' if len(nowhere) == 1 else 'are'} in no retrieved passage"
     if missing:
-        where = sorted({v.n for f in missing for v in retrieved if f.found_in(v)})
-        return f"{_list(missing)} not in the cited passage {_cites(v.n for v in cited)} but in passage {_cites(where)}"
+        where = ", ".join(str(n) for n in sorted({v.n for f in missing for v in retrieved if f.found_in(v)}))
+        return f"{_list(missing)} not in the cited passage but in another retrieved one (passage {where} in the trace)"
     weak = [v for v in cited if not _supports(sentence, v, similarity)]
+    if len(weak) == len(cited):
+        return "the cited passage does not support it"
     if weak:
-        return f"cited passage {_cites(v.n for v in weak)} does not support it"
+        return f"one cited passage does not support it (passage {', '.join(str(v.n) for v in weak)} in the trace)"
     return None
 
 
-def _supports(sentence: str, v: PassageView, similarity: Similarity | None) -> bool:
+def _overlap(sentence: str, v: PassageView) -> float:
+    """Share of the sentence's content words found in the passage (spelling variants count)."""
     words = content_words(sentence)
     if not words:
-        return True
+        return 1.0
     found = sum(1 for w in words if w in v.words or any(_same_name(w, x) for x in v.words if x[:1] == w[:1]))
-    if found / len(words) >= MIN_OVERLAP:
+    return found / len(words)
+
+
+def _supports(sentence: str, v: PassageView, similarity: Similarity | None) -> bool:
+    if _overlap(sentence, v) >= MIN_OVERLAP:
         return True
     return similarity is not None and similarity(sentence, v.sentences) >= MIN_SIMILARITY
 
 
 def _list(items: Iterable[Fact]) -> str:
     return ", ".join(f"‘{f.label}’" for f in items)
-
-
-def _cites(ns: Iterable[int]) -> str:
-    return "".join(f"[{n}]" for n in ns)
 
 
 def verify(
@@ -279,6 +291,46 @@ def verify(
     return tuple(out)
 
 
+def repair_citations(
+    answer: Answer, similarity: Similarity | None = None, common: Callable[[str], bool] | None = None
+) -> Answer:
+    """Re-point a citation whose passage lacks the sentence's names or numbers to the retrieved
+    passage that holds them all and supports the sentence (a small model often misnumbers).
+
+    Only a citation used by that one sentence alone is moved; the move is recorded in
+    `Answer.repaired_citations`. Anything else is left for `verify()` to flag.
+    """
+    if not answer.answerable or not answer.citations:
+        return answer
+    views = {p.n: PassageView.of(p) for p in answer.passages}
+    passages = {p.n: p for p in answer.passages}
+    citations = {c.n: c for c in answer.citations}
+    claims = sentences_with_citations(answer.text)
+    uses: dict[int, int] = {}
+    for _, nums in claims:
+        for n in set(nums):
+            uses[n] = uses.get(n, 0) + 1
+    repairs = []
+    for sentence, nums in claims:
+        if len(set(nums)) != 1 or uses[nums[0]] != 1 or nums[0] not in citations:
+            continue
+        n = nums[0]
+        cited = views.get(citations[n].passage)
+        fs = facts(sentence, common)
+        missing = [f for f in fs if cited is not None and not f.found_in(cited)]
+        if cited is None or not missing:
+            continue
+        candidates = [v for v in views.values() if v is not cited and all(f.found_in(v) for f in fs) and _supports(sentence, v, similarity)]
+        if not candidates:
+            continue
+        best = max(candidates, key=lambda v: (_overlap(sentence, v), -v.n))
+        citations[n] = make_citation(n, passages[best.n], sentence)
+        repairs.append(Repair(n, cited.n, best.n, f"{_list(missing)} not in passage {cited.n}"))
+    if not repairs:
+        return answer
+    return replace(answer, citations=tuple(citations[n] for n in sorted(citations)), repaired_citations=tuple(repairs))
+
+
 class CitationVerifier:
     """The Engine's `verifier`: `verify()` with embedding similarity from the engine's embedder."""
 
@@ -289,7 +341,9 @@ class CitationVerifier:
 
     def __call__(self, answer: Answer) -> Answer:
         similarity = self.similarity if self.embedder is not None else None
-        return replace(answer, unsupported=verify(answer, similarity, self.common if self._vocab else None))
+        common = self.common if self._vocab else None
+        answer = repair_citations(answer, similarity, common)
+        return replace(answer, unsupported=verify(answer, similarity, common))
 
     @property
     def _vocab(self) -> bool:

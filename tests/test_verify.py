@@ -63,7 +63,7 @@ def test_a_planted_unsupported_sentence_is_flagged():
     a = answer("Dmitry Peskov [2]. He also said the talks would move to Geneva in March [2].")
     (u,) = verify(a)
     assert u.sentence == "He also said the talks would move to Geneva in March."
-    assert "‘Geneva’" in u.reason and "‘March’" in u.reason and "no retrieved passage" in u.reason
+    assert u.reason == "‘Geneva’, ‘March’ are in no retrieved passage"
     assert u.citations == (2,)
 
 
@@ -73,8 +73,10 @@ def test_a_wrong_number_is_flagged():
 
 
 def test_a_fact_from_another_passage_means_the_citation_is_wrong():
-    (r,) = reasons("Peskov said Russia took 60 square miles [2].")
-    assert "‘60’ not in the cited passage [2] but in passage [1]" in r
+    assert reasons("Peskov said Russia took 60 square miles [2].") == [
+        "‘60’ not in the cited passage but in another retrieved one (passage 1 in the trace)"
+    ]
+    assert reasons("The Financial Times reported it [1].") == ["‘Financial Times’ is in no retrieved passage"]
 
 
 def test_an_uncited_factual_sentence_is_flagged():
@@ -84,18 +86,19 @@ def test_an_uncited_factual_sentence_is_flagged():
 
 
 def test_a_name_in_no_passage_is_flagged_even_when_cited_everywhere():
-    (r,) = reasons("Sergei Lavrov confirmed it [1][2][3][4].")
-    assert "‘Sergei’" in r and "‘Lavrov’" in r
+    assert reasons("Sergei Lavrov confirmed it [1][2][3][4].") == ["‘Sergei Lavrov’ is in no retrieved passage"]
 
 
 def test_a_cited_passage_that_shares_nothing_with_the_sentence_is_flagged():
     (r,) = reasons("It said drones hit an energy plant and cut power [4].")
-    assert r == "cited passage [4] does not support it"
+    assert r == "the cited passage does not support it"
+    (r,) = reasons("A missile struck a residential building in Poltava [3][4].")
+    assert r == "one cited passage does not support it (passage 4 in the trace)"
 
 
 def test_embedding_similarity_rescues_a_paraphrase(embedder):
     text = "The foreign minister confirmed Europe would provide soldiers [4]."
-    assert reasons(text) == ["cited passage [4] does not support it"]  # few shared words
+    assert reasons(text) == ["the cited passage does not support it"]  # few shared words
     assert CitationVerifier(embedder)(answer(text)).unsupported == ()
 
 
@@ -107,7 +110,7 @@ def test_declined_answers_are_not_checked():
 def test_facts_and_numbers_are_read_leniently():
     assert numbers("killing four people, 1.2 million soldiers, €100 billion, the 93rd brigade") >= {4.0, 1.2e6, 1.2, 1e11, 100.0, 93.0}
     labels = [f.label for f in facts("Dmitry Peskov’s remark on Jan. 24 about the U.S. was “firm”.")]
-    assert labels == ["Dmitry", "Jan", "Peskov", "U.S", "24"]
+    assert labels == ["Dmitry Peskov", "Jan", "U.S", "24"]
 
 
 def test_an_ordinary_opening_word_is_not_a_name_but_a_rare_one_is(embedder):
@@ -115,3 +118,16 @@ def test_an_ordinary_opening_word_is_not_a_name_but_a_rare_one_is(embedder):
     assert v(answer("Reportedly, Peskov spoke about the Abu Dhabi meetings [2].")).unsupported == ()
     (u,) = v(answer("Medvedev spoke about the Abu Dhabi meetings [2].")).unsupported
     assert u.reason == "‘Medvedev’ is in no retrieved passage"
+
+
+def test_a_misnumbered_citation_is_moved_to_the_passage_holding_the_facts(embedder):
+    a = CitationVerifier(embedder)(answer("Peskov spoke [1]. Think tanks put it at nearly 60 square miles [2].", cited={1: 2, 2: 3}))
+    (r,) = a.repaired_citations
+    assert (r.n, r.from_passage, r.to_passage) == (2, 3, 1) and "‘60’" in r.reason
+    assert a.citations[1].passage == 1 and "60 square miles" in a.citations[1].quote
+    assert a.unsupported == ()
+
+
+def test_a_citation_shared_by_two_sentences_is_not_moved_but_flagged(embedder):
+    a = CitationVerifier(embedder)(answer("Peskov spoke [1]. Think tanks put it at nearly 60 square miles [1].", cited={1: 2}))
+    assert a.repaired_citations == () and [u.sentence for u in a.unsupported] == ["Think tanks put it at nearly 60 square miles."]
