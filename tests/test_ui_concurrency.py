@@ -22,9 +22,10 @@ import pytest
 
 from conftest import SAMPLE, make_settings
 
-# Seed questions the 1.5B model answers right with the default settings (checked one by one first;
-# d03 and d06 it gets wrong), and the unanswerable d10, whose right answer is the decline.
-SEEDS = ["d01", "d02", "d04", "d05", "d07", "d08", "d09", "d10"]
+# Seed questions the 1.5B model answers right with the default prompt (checked one by one with
+# `newsrag eval qa`: d06 it gets wrong; d02 is left out to keep 8), and the unanswerable d10,
+# whose right answer is the decline.
+SEEDS = ["d01", "d03", "d04", "d05", "d07", "d08", "d09", "d10"]
 
 
 def free_port() -> int:
