@@ -296,6 +296,8 @@ def repair_citations(
 ) -> Answer:
     """Re-point a citation whose passage lacks the sentence's names or numbers to the retrieved
     passage that holds them all and supports the sentence (a small model often misnumbers).
+    Likewise a sentence copied from another passage: the cited one shares under half its
+    words (passing, if at all, on embedding similarity), the other holds every one.
 
     Only a citation used by that one sentence alone is moved; the move is recorded in
     `Answer.repaired_citations`. Anything else is left for `verify()` to flag.
@@ -317,15 +319,23 @@ def repair_citations(
         n = nums[0]
         cited = views.get(citations[n].passage)
         fs = facts(sentence, common)
-        missing = [f for f in fs if cited is not None and not f.found_in(cited)]
-        if cited is None or not missing:
+        if cited is None:
             continue
-        candidates = [v for v in views.values() if v is not cited and all(f.found_in(v) for f in fs) and _supports(sentence, v, similarity)]
+        missing = [f for f in fs if not f.found_in(cited)]
+        copied = not missing and _overlap(sentence, cited) < MIN_OVERLAP
+        if not (missing or copied):
+            continue
+        candidates = [
+            v for v in views.values()
+            if v is not cited and all(f.found_in(v) for f in fs)
+            and (_supports(sentence, v, similarity) if missing else _overlap(sentence, v) == 1.0)
+        ]
         if not candidates:
             continue
         best = max(candidates, key=lambda v: (_overlap(sentence, v), -v.n))
         citations[n] = make_citation(n, passages[best.n], sentence)
-        repairs.append(Repair(n, cited.n, best.n, f"{_list(missing)} not in passage {cited.n}"))
+        why = f"{_list(missing)} not in passage {cited.n}" if missing else f"its words are in passage {best.n}, not {cited.n}"
+        repairs.append(Repair(n, cited.n, best.n, why))
     if not repairs:
         return answer
     return replace(answer, citations=tuple(citations[n] for n in sorted(citations)), repaired_citations=tuple(repairs))

@@ -2,6 +2,7 @@
 RGB loading, and both commands end to end on tiny files."""
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -9,7 +10,7 @@ from rag.errors import ConfigError
 from rag.evaluate.metrics import first_relevant_rank, hits_at, mrr_at, percentile, ranking_summary, ratios
 from rag.evaluate.qa import QARow, from_source, load_qa, score_answer, summarize_qa
 from rag.evaluate.rgb import load_rgb
-from rag.types import Answer, Citation
+from rag.types import Answer, Citation, Unsupported
 
 # Six queries, results as document ids, relevant sets: the first relevant result sits at
 # rank 1, 3, 10, 11 (past the cut-off), nowhere, and 2 (a second relevant one at 4 must not count).
@@ -103,7 +104,8 @@ ANSWERS = [
     Answer("Where?", "Abu Dhabi [1].", True, citations=(cite("/x/004.txt"),), timings={"first_token_s": 6.0, "total_s": 7.0}),  # wrong
     Answer("Will?", "The articles don't say.", False, timings={"first_token_s": 1.0, "total_s": 2.0}),  # declined
     Answer("Price?", "The articles don't say.", False, timings={"total_s": 0.1}),  # right refusal
-    Answer("Weather?", "Sunny [1].", True, citations=(cite("/x/000.txt"),), timings={"first_token_s": 1.0, "total_s": 1.0}),
+    Answer("Weather?", "Sunny [1].", True, citations=(cite("/x/000.txt"),), timings={"first_token_s": 1.0, "total_s": 1.0},
+           unsupported=(Unsupported("Sunny [1].", "the cited passage does not support it", (1,)),)),
 ]
 
 
@@ -125,6 +127,10 @@ def test_qa_summary_figures():
     assert s["refusal_accuracy"] == 0.5
     assert s["ttft_p50_s"] == 2.0  # over the 5 rows that reached the LLM
     assert [w["id"] for w in s["wrong"]] == ["r2", "r3", "r4", "r6"]
+    assert s["flagged_correct"] == 0 and [(f["id"], f["correct"], f["reason"]) for f in s["flagged"]] == [
+        ("r6", False, "the cited passage does not support it")]
+    flag_r1 = replace(ANSWERS[0], unsupported=(Unsupported("Dmitry PESKOV", "cites no passage"),))
+    assert summarize_qa([score_answer(ROWS[0], flag_r1)])["flagged_correct"] == 1
 
 
 def test_source_matching_by_file_name_and_jsonl_record():

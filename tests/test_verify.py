@@ -131,3 +131,24 @@ def test_a_misnumbered_citation_is_moved_to_the_passage_holding_the_facts(embedd
 def test_a_citation_shared_by_two_sentences_is_not_moved_but_flagged(embedder):
     a = CitationVerifier(embedder)(answer("Peskov spoke [1]. Think tanks put it at nearly 60 square miles [1].", cited={1: 2}))
     assert a.repaired_citations == () and [u.sentence for u in a.unsupported] == ["Think tanks put it at nearly 60 square miles."]
+
+
+def test_a_sentence_copied_from_another_passage_is_moved_there(embedder):
+    # Seed d06 as the 1.5B model answered it: a sentence of passage 2, cited [1]. Passage 1 is
+    # close enough in meaning (embedding similarity 0.48) that the verifier alone passed it.
+    p1 = ("Washington denied that it was strong-arming Kyiv. Sybiha also said Zelensky was ready to meet "
+          "Russian leader Vladimir Putin to resolve these issues. A question also hangs over which countries "
+          "would send troops to enforce a peace deal, once it goes into effect.")
+    p2 = ("Sybiha confirmed that there would be European forces. For their part, Russian officials expressed "
+          "a degree of optimism over the talks.")
+    def check(text):
+        cite = (Citation(1, 1, "a1", "", "", "", "", 0, 0),)
+        return CitationVerifier(embedder)(Answer("q", text, True, citations=cite, passages=(passage(1, p1), passage(2, p2))))
+
+    a = check("Yes, the Russian officials expressed a degree of optimism over the talks [1].")
+    (r,) = a.repaired_citations
+    assert (r.from_passage, r.to_passage) == (1, 2) and r.reason == "its words are in passage 2, not 1"
+    assert a.citations[0].passage == 2 and "optimism" in a.citations[0].quote
+    # A sentence that shares most words with its passage stays where the model put it.
+    kept = check("Sybiha said Zelensky was ready to meet Putin [1].")
+    assert kept.repaired_citations == () and kept.unsupported == ()

@@ -83,6 +83,9 @@ def score_answer(row: QARow, answer: Any) -> dict[str, Any]:
         "ttft_s": answer.timings.get("first_token_s"),
         "total_s": answer.timings.get("total_s"),
         "prompt_tokens": (answer.trace or {}).get("prompt_tokens"),
+        # What the citation verifier said: a correct answer should carry no flag.
+        "unsupported": [{"sentence": u.sentence, "reason": u.reason} for u in answer.unsupported],
+        "repaired": [{"n": r.n, "from": r.from_passage, "to": r.to_passage, "reason": r.reason} for r in answer.repaired_citations],
     }
     if row.unanswerable:
         result["correct"] = not answer.answerable and not answer.error
@@ -125,6 +128,8 @@ def summarize_qa(results: list[dict[str, Any]]) -> dict[str, Any]:
         "total_p95_s": round(percentile(total, 95), 2),
         "prompt_tokens_mean": round(sum(prompt) / len(prompt)) if prompt else None,
         "wrong": [r for r in results if r["why"]],
+        "flagged_correct": sum(bool(r["correct"] and r["unsupported"]) for r in results),
+        "flagged": [{"id": r["id"], "correct": r["correct"], **u} for r in results for u in r["unsupported"]],
         "rows": results,
     }
 

@@ -49,6 +49,11 @@ def qa_markdown(report: dict[str, Any]) -> str:
             parts.append("Wrong or uncited:\n" + "\n".join(f"- {w['id']} {w['question']} -> {w['why']}: {w['answer'][:160]!r}" for w in wrong))
         else:
             parts.append("Every row correct, every correct answer citing its source.")
+        flagged = report.get("flagged") or []
+        parts.append(
+            f"Citation verifier: {len(flagged)} sentences flagged; correct answers flagged: {report.get('flagged_correct', 0)}"
+            + "".join(f"\n- {f['id']} ({'correct' if f['correct'] else 'wrong'}): {f['sentence'][:120]!r}: {f['reason']}" for f in flagged)
+        )
     r = report["retrieval"]
     k = r["top_k"]
     parts.append(
