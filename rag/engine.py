@@ -68,6 +68,8 @@ class Engine:
             chroma_url=settings.chroma_url,
             lock_timeout=settings.lock_timeout,
         )
+        for line in store.catch_up():
+            log.warning("%s", line)
         retrieval = RetrievalConfig(settings.dense_k, settings.keyword_k, settings.top_k)
         return cls(
             store,

@@ -5,6 +5,11 @@ manifest with n chunks and content hash h has exactly the chunks `id:0..n-1`
 in Chroma, all carrying h; Chroma holds no other chunk; nothing is pending;
 the keyword index's fingerprint is Chroma's. `audit` says where that fails,
 `repair` (holding the writer lock) makes it hold again.
+
+Chroma is the record: each chunk carries its article's metadata, content hash
+and chunk count, so an article whose chunks are all there and agree is
+*adopted* into a manifest that lacks it (the manifest was lost, or another
+NEWSRAG_HOME wrote to the same Chroma server), never deleted as an orphan.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from store.keyword import chunk_key, fingerprint
-from store.manifest import file_of
+from store.manifest import ArticleRow, file_of
 
 if TYPE_CHECKING:
     from store.store import Store
@@ -28,6 +33,7 @@ class Audit:
     chunks: int = 0
     pending: list[str] = field(default_factory=list)  # writes a killed writer left half-done
     orphans: dict[str, list[str]] = field(default_factory=dict)  # article id (not in manifest) -> its chunk ids
+    adoptable: dict[str, ArticleRow] = field(default_factory=dict)  # complete articles the manifest lacks
     broken: dict[str, str] = field(default_factory=dict)  # article id -> what is wrong with its chunks
     broken_paths: dict[str, str] = field(default_factory=dict)  # article id -> the file it came from
     dangling_files: list[tuple[str, str]] = field(default_factory=list)  # file rows naming no article
@@ -45,6 +51,11 @@ class Audit:
             out.append(
                 f"{len(self.pending)} article write(s) interrupted ({_few(self.pending)}): "
                 "`newsrag doctor --fix` undoes them, then ingest again"
+            )
+        if self.adoptable:
+            out.append(
+                f"{len(self.adoptable)} complete article(s) in Chroma the manifest does not know ({_few(list(self.adoptable))}; "
+                "written from another NEWSRAG_HOME, or the manifest was lost): `newsrag doctor --fix` adds them to the manifest"
             )
         if self.orphans:
             n = sum(len(v) for v in self.orphans.values())
@@ -77,7 +88,10 @@ def audit(store: "Store") -> Audit:
         by_article[str(meta.get("article_id") or cid.rsplit(":", 1)[0])][cid] = meta
     for aid, chunks in by_article.items():
         if aid not in rows:
-            a.orphans[aid] = sorted(chunks)
+            if row := _complete_article(aid, chunks):
+                a.adoptable[aid] = row
+            else:
+                a.orphans[aid] = sorted(chunks)
     for aid, row in rows.items():
         if what := _chunk_problem(aid, row.n_chunks, row.content_hash, by_article.get(aid, {})):
             a.broken[aid], a.broken_paths[aid] = what, file_of(row.path)
@@ -102,6 +116,20 @@ def _chunk_problem(aid: str, n: int, content_hash: str, chunks: dict[str, dict[s
     return ""
 
 
+def _complete_article(aid: str, chunks: dict[str, dict[str, Any]]) -> ArticleRow | None:
+    """The manifest row of an article whose chunks are all in Chroma and agree, else None."""
+    first = next(iter(chunks.values()))
+    try:
+        n = int(first.get("n_chunks") or 0)
+    except (TypeError, ValueError):
+        return None
+    h = first.get("content_hash")
+    if not n or not h or _chunk_problem(aid, n, str(h), chunks):
+        return None
+    text = lambda key: str(first.get(key) or "")  # noqa: E731
+    return ArticleRow(aid, str(h), n, text("title"), text("byline"), text("date"), text("source"), text("url"), text("path"))
+
+
 def _keyword_problem(store: "Store", scanned: list[tuple[str, dict[str, Any]]]) -> str:
     stored = store.keyword.stored_fingerprint()
     if store.keyword.error:
@@ -121,6 +149,10 @@ def repair(store: "Store") -> list[str]:
     if undone := store.recover():
         done.append(f"undid {len(undone)} interrupted article write(s) ({_few(undone)}): ingest their files again")
     a = audit(store)
+    for row in a.adoptable.values():
+        store.manifest.put(row)
+    if a.adoptable:
+        done.append(f"added {len(a.adoptable)} complete article(s) found in Chroma to the manifest ({_few(list(a.adoptable))})")
     if a.orphans:
         store.chunks.delete_ids([cid for ids in a.orphans.values() for cid in ids])
         done.append(f"removed {sum(len(v) for v in a.orphans.values())} orphan chunk(s) of {len(a.orphans)} article(s)")

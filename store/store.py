@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from store.chroma import ChunkStore, Hit, collection_name, make_client
 from store.keyword import KeywordIndex, chunk_key, fingerprint
+from rag.errors import StoreError
 from store.lock import WriterLock
 from store.manifest import ArticleRow, Manifest
 
@@ -128,6 +129,27 @@ class Store:
         hits = self.chunks.all()
         fp = fingerprint(chunk_key(h.chunk_id, str(h.meta.get("content_hash", ""))) for h in hits)
         self.keyword.rebuild([(h.chunk_id, keyword_text(h.text, h.meta)) for h in hits], fp)
+
+    def catch_up(self) -> list[str]:
+        """For a process about to answer: take in what another writer left in Chroma (a Chroma
+        server shared with another NEWSRAG_HOME, or a writer killed before its rebuild):
+        complete articles this manifest lacks, and a keyword index that no longer matches.
+        Skipped while an ingest holds the lock: it rebuilds both when it finishes.
+        Never deletes anything; `newsrag doctor --fix` does the rest."""
+        from store.audit import audit
+
+        try:
+            with WriterLock(self.lock_path, 0):
+                a = audit(self)
+                for row in a.adoptable.values():
+                    self.manifest.put(row)
+                if a.keyword:
+                    self.sync_keyword()
+        except (StoreError, OSError) as e:
+            log.info("not catching up with Chroma now: %s", e)
+            return []
+        done = [f"added {len(a.adoptable)} article(s) found in Chroma to the manifest"] if a.adoptable else []
+        return done + ([f"rebuilt the keyword index, which {a.keyword}"] if a.keyword else [])
 
     def chroma_fingerprint(self) -> str:
         return fingerprint(chunk_key(cid, str(meta.get("content_hash", ""))) for cid, meta in self.chunks.scan())

@@ -107,3 +107,19 @@ def test_model_file_checks(tmp_path, embedder):
     own.write_bytes(b"<html>not a model</html>")
     found = diagnose(make_settings(home, llm="embedded", llm_model_path=own), embedder=embedder)
     assert [p for p in found.problems if "is not a GGUF file" in p]
+
+
+def test_fix_assembles_a_damaged_model_again(tmp_path, embedder):
+    try:
+        gguf.part_files()
+    except Exception as e:  # the `local` extra is not installed: nothing to assemble from
+        pytest.skip(f"model parts not installed: {e}")
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / gguf.NAME).write_bytes(b"GGUF" + bytes(1000))  # truncated, as by a full disk
+    settings = make_settings(tmp_path / "home", llm="embedded").model_copy(update={"model_dir": models})
+    found = diagnose(settings, fix=True, embedder=embedder)
+    assert [f for f in found.fixed if "assembled again from its parts and verified" in f], (found.fixed, found.problems)
+    assert (models / gguf.NAME).stat().st_size == gguf.SIZE
+    found = diagnose(settings, embedder=embedder)
+    assert any("sha256 verified" in x for x in found.ok) and not found.problems
