@@ -88,7 +88,8 @@ def audit(store: "Store") -> Audit:
         by_article[str(meta.get("article_id") or cid.rsplit(":", 1)[0])][cid] = meta
     for aid, chunks in by_article.items():
         if aid not in rows:
-            if row := _complete_article(aid, chunks):
+            # A pending article is a killed write: `recover()` undoes it, never adopt it.
+            if aid not in a.pending and (row := _complete_article(aid, chunks)):
                 a.adoptable[aid] = row
             else:
                 a.orphans[aid] = sorted(chunks)

@@ -24,9 +24,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
+from rag.errors import StoreError
 from store.chroma import ChunkStore, Hit, collection_name, make_client
 from store.keyword import KeywordIndex, chunk_key, fingerprint
-from rag.errors import StoreError
 from store.lock import WriterLock
 from store.manifest import ArticleRow, Manifest
 

@@ -208,3 +208,19 @@ def test_orphan_chunks_are_reported_and_fixed(tmp_path, embedder):
     assert audit(store).ok and not diagnose(settings, embedder=embedder).problems
     assert all(h.meta["article_id"] != orphan for h in store.chunks.all())
     assert not [cid for cid, _ in store.lexical("inspection report 1002", 20) if cid.startswith(orphan)]
+
+
+def test_a_reader_never_adopts_a_killed_write(tmp_path, embedder):
+    # Killed after all chunks were upserted, before the manifest row: the chunks look whole,
+    # but the pending mark says the write did not finish. Only the next writer decides.
+    corpus = make_news_corpus(tmp_path / "corpus", 3)
+    store = Store.open(tmp_path / "home", embedder.identity, embedder.dimension)
+    assert ingest([corpus], store, embedder).ok
+    aid = store.manifest.articles()[0].id
+    store.manifest.remove(aid)
+    store.manifest.begin(aid)
+    store.catch_up()
+    assert store.manifest.get(aid) is None and store.manifest.pending() == [aid]
+    report = ingest([corpus], store, embedder)
+    assert report.added == 1 and not store.manifest.pending()
+    _same_as_clean(store, corpus, tmp_path, embedder)
