@@ -283,12 +283,35 @@ def verify(
     to_passage = {c.n: c.passage for c in answer.citations}
     retrieved = list(by_n.values())
     out = []
-    for sentence, nums in sentences_with_citations(answer.text):
+    for i, (sentence, nums) in enumerate(sentences_with_citations(answer.text)):
         cited = [by_n[to_passage[n]] for n in dict.fromkeys(nums) if n in to_passage and to_passage[n] in by_n]
         reason = check_sentence(sentence, cited, retrieved, similarity, common)
+        if i == 0 and not reason and _YES.match(sentence) and _YES_NO.match(answer.question):
+            if found := denial(answer.question, retrieved):
+                reason = f"it answers yes, but passage {found[0]} says “{found[1]}”"
         if reason:
             out.append(Unsupported(sentence, reason, tuple(dict.fromkeys(nums))))
     return tuple(out)
+
+
+# "Will American troops be sent?" answered "Yes, …" while a passage says "there will be no
+# American troops": the 1.5B model does this (seed d06), and no word overlap or similarity
+# sees a flipped polarity. A yes/no question's "Yes" is checked for a retrieved denial.
+_YES_NO = re.compile(r"\s*(will|would|is|are|was|were|do|does|did|can|could|has|have|had|should|shall)\b", re.I)
+_YES = re.compile(r"\s*yes\b", re.I)
+_NEGATION = re.compile(r"\b(?:no|not|never|none|without|won't|isn't|aren't|wasn't|weren't|doesn't|didn't|hasn't|haven't)\b((?:\W+\w+){1,3})", re.I)
+
+
+def denial(question: str, passages: Sequence[PassageView]) -> tuple[int, str] | None:
+    """(passage number, words) of a retrieved sentence that negates what a yes/no question asks:
+    a negation followed, within three words, by two of the question's content words."""
+    asked = content_words(question)
+    for v in passages:
+        for sentence in v.sentences:
+            for m in _NEGATION.finditer(sentence.translate(_QUOTES)):
+                if len(content_words(m.group(1)) & asked) >= 2:
+                    return v.n, m.group(0).strip()
+    return None
 
 
 def repair_citations(

@@ -152,3 +152,23 @@ def test_a_sentence_copied_from_another_passage_is_moved_there(embedder):
     # A sentence that shares most words with its passage stays where the model put it.
     kept = check("Sybiha said Zelensky was ready to meet Putin [1].")
     assert kept.repaired_citations == () and kept.unsupported == ()
+
+
+@pytest.mark.parametrize(
+    "question, text, flagged",
+    [
+        ("Will American troops be sent to enforce a peace deal?", "Yes, American troops will be sent [4].", True),
+        ("Will American troops be sent to enforce a peace deal?", "Yes, Sybiha confirmed there would be European forces [4].", True),
+        ("Will American troops be sent to enforce a peace deal?", "No, there will be no U.S. troops, only European forces [4].", False),
+        ("Will European forces be sent?", "Yes, Sybiha confirmed that there would be European forces [4].", False),
+        ("Did a Russian missile strike a residential building in Poltava?", "Yes, a Russian missile struck a residential building in Poltava [3].", False),
+        ("Who said there will be no American troops?", "Sybiha [4].", False),  # not a yes/no question
+    ],
+)
+def test_a_yes_that_a_passage_denies_is_flagged(question, text, flagged):
+    a = Answer(question, text, True, citations=tuple(Citation(n, n, f"a{n}", "", "", "", "", 0, 0) for n in range(1, 5)), passages=PASSAGES)
+    reasons = [u.reason for u in verify(a)]
+    if flagged:
+        assert reasons == ["it answers yes, but passage 4 says “no American troops”"]
+    else:
+        assert reasons == []
