@@ -107,7 +107,8 @@ def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
     _, store, _ = _ingest_parts(settings)
-    store.catch_up()  # articles another NEWSRAG_HOME wrote to a shared Chroma server
+    if settings.chroma_url:
+        store.catch_up()  # articles another NEWSRAG_HOME wrote to the shared Chroma server
     rows = store.manifest.articles()
     if args.json:
         print(json.dumps([r.__dict__ for r in rows], indent=2, ensure_ascii=False))

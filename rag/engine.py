@@ -68,8 +68,9 @@ class Engine:
             chroma_url=settings.chroma_url,
             lock_timeout=settings.lock_timeout,
         )
-        for line in store.catch_up():
-            log.warning("%s", line)
+        if settings.chroma_url:  # a shared server: another NEWSRAG_HOME may have written (a full scan, so only then)
+            for line in store.catch_up():
+                log.warning("%s", line)
         retrieval = RetrievalConfig(settings.dense_k, settings.keyword_k, settings.top_k)
         return cls(
             store,

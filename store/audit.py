@@ -127,8 +127,8 @@ def _complete_article(aid: str, chunks: dict[str, dict[str, Any]]) -> ArticleRow
     h = first.get("content_hash")
     if not n or not h or _chunk_problem(aid, n, str(h), chunks):
         return None
-    text = lambda key: str(first.get(key) or "")  # noqa: E731
-    return ArticleRow(aid, str(h), n, text("title"), text("byline"), text("date"), text("source"), text("url"), text("path"))
+    fields = (str(first.get(k) or "") for k in ("title", "byline", "date", "source", "url", "path"))
+    return ArticleRow(aid, str(h), n, *fields)
 
 
 def _keyword_problem(store: "Store", scanned: list[tuple[str, dict[str, Any]]]) -> str:
@@ -144,16 +144,20 @@ def _keyword_problem(store: "Store", scanned: list[tuple[str, dict[str, Any]]]) 
     return ""
 
 
+def adopt(store: "Store", a: Audit) -> list[str]:
+    """Record in the manifest the complete articles `a` found in Chroma only (hold the lock)."""
+    for row in a.adoptable.values():
+        store.manifest.put(row)
+    return [f"added {len(a.adoptable)} complete article(s) found in Chroma to the manifest ({_few(list(a.adoptable))})"] if a.adoptable else []
+
+
 def repair(store: "Store") -> list[str]:
     """Make the invariant hold again (hold `store.writer(recover=False)`); returns what was done."""
     done = []
     if undone := store.recover():
         done.append(f"undid {len(undone)} interrupted article write(s) ({_few(undone)}): ingest their files again")
     a = audit(store)
-    for row in a.adoptable.values():
-        store.manifest.put(row)
-    if a.adoptable:
-        done.append(f"added {len(a.adoptable)} complete article(s) found in Chroma to the manifest ({_few(list(a.adoptable))})")
+    done.extend(adopt(store, a))
     if a.orphans:
         store.chunks.delete_ids([cid for ids in a.orphans.values() for cid in ids])
         done.append(f"removed {sum(len(v) for v in a.orphans.values())} orphan chunk(s) of {len(a.orphans)} article(s)")

@@ -135,21 +135,21 @@ class Store:
         server shared with another NEWSRAG_HOME, or a writer killed before its rebuild):
         complete articles this manifest lacks, and a keyword index that no longer matches.
         Skipped while an ingest holds the lock: it rebuilds both when it finishes.
-        Never deletes anything; `newsrag doctor --fix` does the rest."""
-        from store.audit import audit
+        Never deletes anything; `newsrag doctor --fix` does the rest. A full scan of Chroma,
+        so the app calls it at start only for a shared server (`NEWSRAG_CHROMA_URL`)."""
+        from store.audit import adopt, audit
 
         try:
             with WriterLock(self.lock_path, 0):
                 a = audit(self)
-                for row in a.adoptable.values():
-                    self.manifest.put(row)
+                done = adopt(self, a)
                 if a.keyword:
                     self.sync_keyword()
+                    done.append(f"rebuilt the keyword index, which {a.keyword}")
         except (StoreError, OSError) as e:
             log.info("not catching up with Chroma now: %s", e)
             return []
-        done = [f"added {len(a.adoptable)} article(s) found in Chroma to the manifest"] if a.adoptable else []
-        return done + ([f"rebuilt the keyword index, which {a.keyword}"] if a.keyword else [])
+        return done
 
     def chroma_fingerprint(self) -> str:
         return fingerprint(chunk_key(cid, str(meta.get("content_hash", ""))) for cid, meta in self.chunks.scan())

@@ -14,6 +14,7 @@ import gc
 import hashlib
 import json
 import math
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -87,6 +88,13 @@ class FakeOpenAI:
     def next_fault(self) -> Fault | None:
         with self._lock:
             return self.script.pop(0) if self.script else None
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def vector(text: str, dim: int) -> list[float]:

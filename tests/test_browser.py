@@ -12,7 +12,6 @@ import os
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported
 
 import shutil
-import socket
 import time
 from pathlib import Path
 from urllib.parse import urlparse
@@ -21,6 +20,7 @@ import pytest
 
 from rag.engine import Engine
 from rag.models.fake import FakeLLM
+from tests.servers import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "test-output" / "browser"
@@ -64,12 +64,6 @@ def reply(req) -> str:
         if asked in q:
             return text + " " + "".join(f"[{p.n}]" for p in req.passages if needle in p.text) + "."
     raise AssertionError("unreachable")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

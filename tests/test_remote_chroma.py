@@ -5,7 +5,6 @@ article list from what the server holds, and its `doctor --fix` deletes nothing.
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from conftest import make_settings
 from ingest import ingest
 from rag.doctor import diagnose
 from rag.engine import Engine
+from tests.servers import free_port
 from store import Store
 
 pytestmark = pytest.mark.integration
@@ -35,9 +35,7 @@ def chroma_url(tmp_path):
     cli = _chroma_cli()
     if not cli:
         pytest.skip("the `chroma` command (installed with chromadb) is not on PATH")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     log = open(tmp_path / "chroma-server.log", "wb")
     proc = subprocess.Popen([cli, "run", "--path", str(tmp_path / "server"), "--host", "127.0.0.1", "--port", str(port)],
                             stdout=log, stderr=subprocess.STDOUT)
