@@ -9,6 +9,7 @@ same call drained. Backend failures end the stream with an `Answer` whose
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from dataclasses import replace
@@ -18,10 +19,10 @@ from rag.citations import make_citation, parse_citations, sentences_with_citatio
 from rag.errors import NewsragError
 from rag.models.base import GenerationRequest, Generator, as_generator
 from rag.gate import GateResult, relevance_gate
-from rag.prompt import build_messages, is_decline, prompt_tokens
+from rag.prompt import build_messages, is_decline, prompt_tokens, revision_messages
 from rag.retrieve import RetrievalConfig, Retriever
 from rag.settings import Settings
-from rag.types import Answer, Passage
+from rag.types import Answer, Passage, Revision
 from rag.verify import CitationVerifier
 from store import Store
 
@@ -42,15 +43,17 @@ class Engine:
         max_tokens: int = 200,
         verifier: Verifier | None = None,
         verify: bool = True,
+        revise: bool = True,
     ) -> None:
         """`verifier` checks each final Answer (default: `CitationVerifier` over `embedder`;
-        `verify=False` turns checking off)."""
+        `verify=False` turns checking off). `revise`: a flagged answer gets one more try."""
         self.store = store
         self.embedder = embedder
         self.retriever = Retriever(store, embedder, retrieval)
         self.min_relevance = min_relevance
         self.max_tokens = max_tokens
         self.verifier = verifier or (CitationVerifier(embedder) if verify else None)
+        self.revise = revise
         self._llm = llm if isinstance(llm, Generator) else None
         self._llm_factory = None if self._llm else llm
         self._llm_lock = threading.Lock()
@@ -79,6 +82,7 @@ class Engine:
             retrieval,
             settings.min_relevance,
             settings.llm_max_tokens,
+            revise=settings.revise,
         )
 
     @property
@@ -137,19 +141,48 @@ class Engine:
             yield _traced(self._failed(question, passages, timings, t0, str(e), gen.name), trace)
             return
         timings["generation_s"] = time.perf_counter() - t0 - timings["retrieval_s"]
-        answer = build_answer(question, "".join(pieces).strip(), passages, timings, gen.name)
+        raw = "".join(pieces).strip()
+        answer = build_answer(question, raw, passages, timings, gen.name)
         if not answer.answerable:
             trace["gate"]["declined_by"] = "model"
         if self.verifier is not None and answer.answerable:
             t1 = time.perf_counter()
             answer = self.verifier(answer)
             timings["verify_s"] = time.perf_counter() - t1
+            if self.revise and answer.unsupported:
+                answer = self._revise(gen, request, raw, answer)
+                timings["revise_s"] = time.perf_counter() - t1 - timings["verify_s"]
         timings["total_s"] = time.perf_counter() - t0
         yield _traced(answer, trace)
+
+    def _revise(self, gen: Generator, request: GenerationRequest, raw: str, draft: Answer) -> Answer:
+        """Show the model what the verifier flagged and ask once more; keep whichever answer has
+        fewer flagged sentences (a decline or an empty reply never replaces the draft).
+
+        Not streamed: the reader saw the draft stream, and the final Answer replaces it.
+        """
+        assert self.verifier is not None
+        messages = revision_messages(request.messages, raw, [u.reason for u in draft.unsupported])
+        try:
+            text = "".join(gen.stream(replace(request, messages=messages, purpose="revise"))).strip()
+        except NewsragError as e:
+            log.warning("revising the answer failed (%s): the first answer stands", e)
+            text = ""
+        second = build_answer(draft.question, text, list(draft.passages), draft.timings, draft.model) if text else None
+        if second is not None and second.answerable:
+            second = self.verifier(second)
+        kept = second is not None and second.answerable and _says_something(second.text) and len(second.unsupported) < len(draft.unsupported)
+        revision = Revision(draft.text, draft.unsupported, second.text if second is not None else "", kept)
+        return replace(second if kept and second is not None else draft, revision=revision)
 
     def _failed(self, question: str, passages: list[Passage], timings: dict[str, float], t0: float, msg: str, model: str = "") -> Answer:
         timings["total_s"] = time.perf_counter() - t0
         return Answer(question, "", False, passages=tuple(passages), timings=timings, model=model, error=msg)
+
+
+def _says_something(text: str) -> bool:
+    """More than citation markers and punctuation (the 1.5B model sometimes replies "[1]" alone)."""
+    return re.search(r"\w", re.sub(r"\[[^\]]*\]", "", text)) is not None
 
 
 PROMPT_TOKENS_METHOD = "estimate: characters / 4.7 + 5 per message (fitted to Qwen2.5's tokenizer, within 3% on the seed prompts)"
@@ -194,6 +227,12 @@ def _traced(answer: Answer, trace: dict[str, Any]) -> Answer:
             {"n": r.n, "from_passage": r.from_passage, "to_passage": r.to_passage, "reason": r.reason} for r in answer.repaired_citations
         ],
         "unsupported": len(answer.unsupported),
+        "revision": None if answer.revision is None else {
+            "draft": answer.revision.draft,
+            "flagged": [{"sentence": u.sentence, "reason": u.reason} for u in answer.revision.flagged],
+            "revised": answer.revision.revised,
+            "kept": answer.revision.kept,
+        },
         "timings": {k: round(v, 3) for k, v in answer.timings.items()},
     }
     return replace(answer, trace=trace)

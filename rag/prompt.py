@@ -59,6 +59,18 @@ def build_messages(question: str, passages: list[Passage]) -> list[dict[str, str
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
 
 
+def revision_messages(messages: list[dict[str, str]], draft: str, reasons: list[str]) -> list[dict[str, str]]:
+    """The answering chat continued: the model's draft, then what the verifier found in it.
+
+    The wording was measured (embedded 1.5B model, seed d06 and four planted faults): this one
+    fixed 3 of 5 and broke none; quoting the flagged sentence back, or adding "check"/"correct"
+    wording, made it decline or repeat its draft. llama.cpp reuses the whole earlier prompt,
+    so the second call reads only these two turns (about 2 s on 2 cores).
+    """
+    feedback = f"Your answer is wrong: {'; '.join(reasons)}. Answer the question again, using only what the passages say, with [n] citations."
+    return [*messages, {"role": "assistant", "content": draft}, {"role": "user", "content": feedback}]
+
+
 def prompt_tokens(messages: list[dict[str, str]]) -> int:
     """Estimated LLM tokens of a chat prompt, template included: 4.7 characters a token
     plus 5 a message (fitted to Qwen2.5's own count of the seed questions' prompts: within 3%)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rag.types import Answer
+from rag.types import Answer, Revision
 
 
 def render_answer(a: Answer, trace: bool = False) -> str:
@@ -12,6 +12,8 @@ def render_answer(a: Answer, trace: bool = False) -> str:
         lines += [f"  [{p.n}] {p.title} ({_meta(p.source, p.date)})\n      {p.text[:300]}" for p in a.passages]
         return "\n".join(lines + (["", *render_trace(a)] if trace else []))
     lines.append(a.text)
+    if note := revision_note(a.revision):
+        lines.append(f"  ({note})")
     for u in a.unsupported:
         lines.append(f"  ! not supported by the articles: “{u.sentence}” ({u.reason})")
     if a.citations:
@@ -24,6 +26,16 @@ def render_answer(a: Answer, trace: bool = False) -> str:
     if trace:
         lines += ["", *render_trace(a)]
     return "\n".join(lines)
+
+
+def revision_note(r: Revision | None) -> str:
+    """What the reader should know about a second try: why the text changed after it streamed."""
+    if r is None:
+        return ""
+    why = "; ".join(u.reason for u in r.flagged)
+    if r.kept:
+        return f"revised after checking: the first answer, “{r.draft}”, was flagged: {why}"
+    return "asked the model once more about the flagged sentences; its second answer was no better"
 
 
 def render_trace(a: Answer) -> list[str]:
@@ -54,6 +66,8 @@ def render_trace(a: Answer) -> list[str]:
             )
     for r in a.repaired_citations:
         lines.append(f"  citation [{r.n}]      moved from passage {r.from_passage} to {r.to_passage}: {r.reason}")
+    if a.revision is not None:
+        lines.append(f"  revision          {'kept' if a.revision.kept else 'not kept'}: “{a.revision.revised}” (first answer: “{a.revision.draft}”)")
     if t:
         lines.append(f"  unsupported       {t.get('unsupported', len(a.unsupported))} sentence(s)")
     return lines

@@ -71,6 +71,7 @@ class Settings(BaseSettings):
     keyword_k: int = Field(20, description="Candidates taken from the BM25 keyword search.")
     top_k: int = Field(4, description="Passages given to the LLM.")
     min_relevance: float = Field(0.20, description="Cosine similarity below which the best passage counts as irrelevant (question declined unless the passages name what it asks about).")
+    revise: bool = Field(True, description="When the verifier flags a sentence, show the model the flags and ask once more; the answer with fewer flags is kept.")
 
     # --- ingest limits
     max_file_mb: float = Field(50.0, description="Files larger than this are skipped with a reason.")

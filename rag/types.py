@@ -72,6 +72,16 @@ class Repair:
 
 
 @dataclass(frozen=True)
+class Revision:
+    """The verifier flagged the model's first answer, so the model was shown the flags and asked once more."""
+
+    draft: str  # the first answer, as the reader saw it stream
+    flagged: tuple[Unsupported, ...]  # what the verifier said of it
+    revised: str  # the second answer ("" when the backend failed)
+    kept: bool  # the second answer replaced the first: it has fewer flagged sentences
+
+
+@dataclass(frozen=True)
 class Answer:
     question: str
     text: str
@@ -85,6 +95,7 @@ class Answer:
     error: str | None = None
     trace: dict[str, Any] | None = None
     repaired_citations: tuple[Repair, ...] = ()
+    revision: Revision | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

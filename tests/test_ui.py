@@ -5,7 +5,6 @@ import os
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported
 
 import re
-import socket
 import threading
 import urllib.request
 from contextlib import contextmanager
@@ -16,6 +15,7 @@ import pytest
 from rag.engine import Engine
 from rag.errors import BackendError, ConfigError
 from rag.types import Answer, Citation, Passage, Unsupported
+from tests.servers import free_port
 
 QUESTION = "Who is the Kremlin spokesman quoted about the Abu Dhabi meetings?"
 SHORTAGES = "Which shortages are forcing Ukrainian units to give ground?"
@@ -25,12 +25,6 @@ Springfield will repaint forty zebra crossings along Main Street before the scho
 The works cost 120,000 dollars and are paid from the road safety fund, said Mira Kowalski, who leads the office.
 Residents had asked for the crossings after two accidents near the central library last winter.
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextmanager

@@ -14,24 +14,18 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported
 
 import html
 import re
-import socket
 import time
 from pathlib import Path
 
 import pytest
 
 from conftest import SAMPLE, make_settings
+from tests.servers import free_port
 
-# Seed questions the 1.5B model answers right with the default prompt (checked one by one with
-# `newsrag eval qa`: d06 it gets wrong; d02 is left out to keep 8), and the unanswerable d10,
-# whose right answer is the decline.
-SEEDS = ["d01", "d03", "d04", "d05", "d07", "d08", "d09", "d10"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+# Eight seed questions (d02 and d04 left out to keep 8): d06 among them, whose first answer
+# the verifier flags and the second try corrects; and the unanswerable d10, whose right
+# answer is the decline.
+SEEDS = ["d01", "d03", "d05", "d06", "d07", "d08", "d09", "d10"]
 
 
 def message_text(message: dict) -> str:
@@ -74,7 +68,8 @@ def test_eight_sessions_at_once_with_the_embedded_llm(seed_qa, embedder, embedde
         if r.get("unanswerable"):
             right = "nr-declined" in reply
         else:
-            right = any(x.lower() in plain.lower() for x in r["answer_any"]) and html.escape(titles[r["source"]]) in sources
+            said = plain.split("\n\nSources:")[0].lower()  # the answer, not the quotes under it
+            right = any(x.lower() in said for x in r["answer_any"]) and html.escape(titles[r["source"]]) in sources
         checks = {
             "no error": "nr-error" not in reply and "Something went wrong" not in reply,
             "its own question only": turns == [f"1. {r['question']}"] and message_text(history[0]) == r["question"],

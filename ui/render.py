@@ -15,6 +15,7 @@ import re
 from typing import Any, Sequence
 
 from ingest import IngestReport
+from rag.render import revision_note
 from rag.types import Answer, Citation, Passage
 
 WELCOME = (
@@ -46,7 +47,9 @@ def answer_html(a: Answer, turn: int) -> str:
         + "</div>"
         for u in a.unsupported
     )
-    return f'<div class="nr-answer">{text}</div>{warn}'
+    note = revision_note(a.revision)
+    revised = f'<div class="nr-revised">↻ {html.escape(note[0].upper() + note[1:])}</div>' if note else ""
+    return f'<div class="nr-answer">{text}</div>{revised}{warn}'
 
 
 def cite_link(turn: int, n: int) -> str:
@@ -181,6 +184,7 @@ a.nr-cite:hover {text-decoration:underline;}
 .nr-badge {font-style:normal; font-size:0.75em; text-transform:uppercase; letter-spacing:0.04em; background:#e5e7eb; color:#374151; border-radius:4px; padding:1px 6px; margin-right:4px;}
 .nr-error {color:#b91c1c; border-left:3px solid #dc2626; padding-left:8px;}
 .nr-warn {color:#92400e; font-size:0.9em; margin-top:6px;}
+.nr-revised {color:var(--body-text-color-subdued); font-size:0.85em; margin-top:6px;}
 .nr-cursor {opacity:0.6;}
 .nr-table {border-collapse:collapse; font-size:0.85em; width:100%;}
 .nr-table td, .nr-table th {border:1px solid var(--border-color-primary); padding:2px 6px; text-align:left;}

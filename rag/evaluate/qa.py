@@ -85,6 +85,12 @@ def score_answer(row: QARow, answer: Any) -> dict[str, Any]:
         "prompt_tokens": (answer.trace or {}).get("prompt_tokens"),
         # What the citation verifier said: a correct answer should carry no flag.
         "unsupported": [{"sentence": u.sentence, "reason": u.reason} for u in answer.unsupported],
+        "revision": None if answer.revision is None else {
+            "draft": answer.revision.draft,
+            "flagged": [{"sentence": u.sentence, "reason": u.reason} for u in answer.revision.flagged],
+            "revised": answer.revision.revised,
+            "kept": answer.revision.kept,
+        },
         "repaired": [{"n": r.n, "from": r.from_passage, "to": r.to_passage, "reason": r.reason} for r in answer.repaired_citations],
     }
     if row.unanswerable:
@@ -130,6 +136,8 @@ def summarize_qa(results: list[dict[str, Any]]) -> dict[str, Any]:
         "wrong": [r for r in results if r["why"]],
         "flagged_correct": sum(bool(r["correct"] and r["unsupported"]) for r in results),
         "flagged": [{"id": r["id"], "correct": r["correct"], **u} for r in results for u in r["unsupported"]],
+        # First answers the verifier flagged, and whether the model's second try replaced them.
+        "revisions": [{"id": r["id"], "correct": r["correct"], **r["revision"]} for r in results if r.get("revision")],
         "rows": results,
     }
 

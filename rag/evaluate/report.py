@@ -54,6 +54,16 @@ def qa_markdown(report: dict[str, Any]) -> str:
             f"Citation verifier: {len(flagged)} sentences flagged; correct answers flagged: {report.get('flagged_correct', 0)}"
             + "".join(f"\n- {f['id']} ({'correct' if f['correct'] else 'wrong'}): {f['sentence'][:120]!r}: {f['reason']}" for f in flagged)
         )
+        revisions = report.get("revisions") or []
+        if revisions:
+            parts.append(
+                f"Second tries (first answer flagged): {len(revisions)}, kept {sum(r['kept'] for r in revisions)}"
+                + "".join(
+                    f"\n- {r['id']} ({'kept' if r['kept'] else 'not kept'}, final {'correct' if r['correct'] else 'wrong'}): "
+                    f"{r['draft'][:100]!r} [{'; '.join(f['reason'] for f in r['flagged'])}] -> {r['revised'][:100]!r}"
+                    for r in revisions
+                )
+            )
     r = report["retrieval"]
     k = r["top_k"]
     parts.append(

@@ -18,7 +18,7 @@ class GenerationRequest:
     question: str = ""
     passages: Sequence[Any] = field(default_factory=tuple)  # rag.types.Passage
     max_tokens: int = 200
-    purpose: str = "answer"  # or "condense" (follow-up rewriting)
+    purpose: str = "answer"  # or "condense" (follow-up rewriting), "revise" (a flagged answer's second try)
 
 
 @runtime_checkable

@@ -46,6 +46,8 @@ class ExtractiveLLM:
     name = "extractive"
 
     def stream(self, request: GenerationRequest) -> Iterator[str]:
+        if request.purpose == "revise":  # the same sentences again would change nothing
+            return
         if request.purpose != "answer":  # e.g. follow-up condensing: keep the question as asked
             yield request.question or request.messages[-1]["content"]
             return
