@@ -62,12 +62,14 @@ def build_messages(question: str, passages: list[Passage]) -> list[dict[str, str
 def revision_messages(messages: list[dict[str, str]], draft: str, reasons: list[str]) -> list[dict[str, str]]:
     """The answering chat continued: the model's draft, then what the verifier found in it.
 
-    The wording was measured (embedded 1.5B model, seed d06 and four planted faults): this one
-    fixed 3 of 5 and broke none; quoting the flagged sentence back, or adding "check"/"correct"
-    wording, made it decline or repeat its draft. llama.cpp reuses the whole earlier prompt,
-    so the second call reads only these two turns (about 2 s on 2 cores).
+    The wording was measured with the embedded 1.5B model. On seed d06 under 10 different
+    llama.cpp cache states (what was asked before), it turned "Yes, …" into "No, American troops
+    will not be sent… [2]" in all 10; "Answer the question again, …" declined in 4, and quoting
+    the flagged sentence back, or "Correct it", declined or kept the wrong "Yes"/optimism. Of 6
+    planted faults it fixed 4 and made none worse (one declined, one unchanged: both keep
+    the draft). llama.cpp reuses the earlier prompt, so this costs about 2 s on 2 cores.
     """
-    feedback = f"Your answer is wrong: {'; '.join(reasons)}. Answer the question again, using only what the passages say, with [n] citations."
+    feedback = f"Your answer is wrong: {'; '.join(reasons)}. Write the correct answer, using only what the passages say, with [n] citations."
     return [*messages, {"role": "assistant", "content": draft}, {"role": "user", "content": feedback}]
 
 

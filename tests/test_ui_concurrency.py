@@ -22,10 +22,11 @@ import pytest
 from conftest import SAMPLE, make_settings
 from tests.servers import free_port
 
-# Eight seed questions (d02 and d04 left out to keep 8): d06 among them, whose first answer
-# the verifier flags and the second try corrects; and the unanswerable d10, whose right
+# Eight seed questions (d02 and d06 left out to keep 8, d06 because its right answer needs the
+# second try, whose outcome depends on llama.cpp's cache, which other sessions change between a
+# session's two calls: tested alone in test_embedded_llm), and the unanswerable d10, whose right
 # answer is the decline.
-SEEDS = ["d01", "d03", "d05", "d06", "d07", "d08", "d09", "d10"]
+SEEDS = ["d01", "d03", "d04", "d05", "d07", "d08", "d09", "d10"]
 
 
 def message_text(message: dict) -> str:
