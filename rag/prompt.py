@@ -62,12 +62,12 @@ def build_messages(question: str, passages: list[Passage]) -> list[dict[str, str
 def revision_messages(messages: list[dict[str, str]], draft: str, reasons: list[str]) -> list[dict[str, str]]:
     """The answering chat continued: the model's draft, then what the verifier found in it.
 
-    The wording was measured with the embedded 1.5B model. On seed d06 under 10 different
-    llama.cpp cache states (what was asked before), it turned "Yes, …" into "No, American troops
-    will not be sent… [2]" in all 10; "Answer the question again, …" declined in 4, and quoting
-    the flagged sentence back, or "Correct it", declined or kept the wrong "Yes"/optimism. Of 6
-    planted faults it fixed 4 and made none worse (one declined, one unchanged: both keep
-    the draft). llama.cpp reuses the earlier prompt, so this costs about 2 s on 2 cores.
+    The wording was measured (`bench/revise_wording.py`, embedded 1.5B model): d06's "Yes, …"
+    became "No, American troops will not be sent… [n]" after each of 7 different earlier questions
+    (llama.cpp's cache shifts a 1.5B model's output). "Answer the question again, …" did as well
+    there, but declined d06 in the full test suite, where this wording passed; "Correct it" kept
+    the wrong answer in all 7. It fixed 3 of 6 planted faults and made none worse (a decline or
+    a repeat keeps the draft). llama.cpp reuses the earlier prompt: about 2 s on 2 cores.
     """
     feedback = f"Your answer is wrong: {'; '.join(reasons)}. Write the correct answer, using only what the passages say, with [n] citations."
     return [*messages, {"role": "assistant", "content": draft}, {"role": "user", "content": feedback}]

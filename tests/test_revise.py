@@ -113,3 +113,18 @@ def test_the_extractive_backend_offers_no_second_try():
     from rag.models.extractive import ExtractiveLLM
 
     assert list(ExtractiveLLM().stream(GenerationRequest([], TROOPS, (), purpose="revise"))) == []
+
+
+def test_the_qa_report_lists_second_tries(engine, fake_llm):
+    from rag.evaluate.qa import QARow, score_answer, summarize_qa
+    from rag.evaluate.report import qa_markdown
+
+    fake_llm.queue(DRAFT)
+    fake_llm.default = no_troops
+    row = QARow("d06", TROOPS, ("no American troops",), "004_a8c840d12111fb8c.txt", False)
+    s = summarize_qa([score_answer(row, engine.answer(TROOPS))])
+    (r,) = s["revisions"]
+    assert r["id"] == "d06" and r["kept"] and r["correct"] and r["draft"].startswith("Yes,") and s["flagged"] == []
+    report = qa_markdown({**s, "dataset": "seed", "corpus": {}, "config": {"top_k": 4}, "retrieval": {"top_k": 4, "n": 0, "hits@1": 0, "hits@3": 0, "hits@4": 0, "hits@10": 0,
+                                             "mrr@10": 0, "context_chars_mean": 0, "rows": []}})
+    assert "Second tries (first answer flagged): 1, kept 1" in report and "d06 (kept, final correct)" in report

@@ -85,12 +85,7 @@ def score_answer(row: QARow, answer: Any) -> dict[str, Any]:
         "prompt_tokens": (answer.trace or {}).get("prompt_tokens"),
         # What the citation verifier said: a correct answer should carry no flag.
         "unsupported": [{"sentence": u.sentence, "reason": u.reason} for u in answer.unsupported],
-        "revision": None if answer.revision is None else {
-            "draft": answer.revision.draft,
-            "flagged": [{"sentence": u.sentence, "reason": u.reason} for u in answer.revision.flagged],
-            "revised": answer.revision.revised,
-            "kept": answer.revision.kept,
-        },
+        "revision": (answer.trace or {}).get("revision"),  # the flagged first answer and the second try, if any
         "repaired": [{"n": r.n, "from": r.from_passage, "to": r.to_passage, "reason": r.reason} for r in answer.repaired_citations],
     }
     if row.unanswerable:
