@@ -16,18 +16,15 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Callable
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-Wording = Callable[[str], str]
 TAIL = "using only what the passages say, with [n] citations."
-WORDINGS: dict[str, Wording] = {
-    "ours: Write the correct answer": lambda why: f"Your answer is wrong: {why}. Write the correct answer, {TAIL}",
-    "Answer the question again": lambda why: f"Your answer is wrong: {why}. Answer the question again, {TAIL}",
-    "Correct it": lambda why: f"Your answer is wrong: {why}. Correct it, {TAIL}",
-    "Answer again from the passages": lambda why: f"Your answer is wrong: {why}. Answer the question again from the passages, with [n] citations.",
+ALTERNATIVES = {  # templates for rag.prompt.REVISE_WITH, besides the one it holds
+    "Answer the question again": "Your answer is wrong: {reasons}. Answer the question again, " + TAIL,
+    "Correct it": "Your answer is wrong: {reasons}. Correct it, " + TAIL,
+    "Answer again from the passages": "Your answer is wrong: {reasons}. Answer the question again from the passages, with [n] citations.",
 }
 SAY_OK = "OK"  # a short chat without our system prompt: the next answer reads its whole prompt afresh
 STATES = [[], ["d05"], ["d07", "d03"], [SAY_OK, "d05"], [SAY_OK, "d01"], [SAY_OK], ["d05", SAY_OK, "d07"]]
@@ -42,28 +39,21 @@ PLANTED = {
 
 
 def main() -> int:
+    import rag.prompt
     from rag.engine import Engine, build_answer
     from rag.models.base import GenerationRequest
-    from rag.prompt import build_messages
+    from rag.prompt import build_messages, revision_messages
     from rag.settings import Settings
 
+    wordings = {"ours: Write the correct answer": rag.prompt.REVISE_WITH, **ALTERNATIVES}
     engine = Engine.from_settings(Settings())
     seed = {r["id"]: r for r in map(json.loads, (REPO.parent / "shared/eval/seed_qa.jsonl").read_text().splitlines())}
 
-    def second_try(question: str, draft: str, passages: list, reasons: str, wording: Wording):
-        messages = build_messages(question, passages) + [
-            {"role": "assistant", "content": draft}, {"role": "user", "content": wording(reasons)}]
-        text = "".join(engine.llm.stream(GenerationRequest(messages, question, tuple(passages), 200, purpose="revise")))
-        return engine.verifier(build_answer(question, text.strip(), passages, {}, "bench"))
-
     # Each wording as the engine uses it: right after the draft is generated, cache and all.
-    import rag.engine
-
-    fixed_d06 = {name: 0 for name in WORDINGS}
+    fixed_d06 = {name: 0 for name in wordings}
     row = seed["d06"]
-    for name, wording in WORDINGS.items():
-        rag.engine.revision_messages = lambda messages, draft, reasons, w=wording: [
-            *messages, {"role": "assistant", "content": draft}, {"role": "user", "content": w("; ".join(reasons))}]
+    for name, template in wordings.items():
+        rag.prompt.REVISE_WITH = template
         for state in STATES:
             engine.revise = False
             for qid in state:
@@ -78,22 +68,24 @@ def main() -> int:
             draft = b.revision.draft if b.revision else b.text
             print(f"{name:<32} {str(state or '(fresh)'):<24} {'ok ' if ok else 'BAD'} {draft[:40]!r} -> {b.text[:70]!r}", file=sys.stderr)
     engine.revise = False
-    states = len(STATES)
 
-    fixed_planted = {name: 0 for name in WORDINGS}
+    fixed_planted = {name: 0 for name in wordings}
     for qid, draft in PLANTED.items():
         question = seed[qid]["question"]
         passages = list(engine.answer(question).passages)
         a = engine.verifier(build_answer(question, draft, passages, {}, "planted"))
-        for name, wording in WORDINGS.items():
-            b = second_try(question, draft, passages, "; ".join(u.reason for u in a.unsupported), wording)
+        for name, template in wordings.items():
+            rag.prompt.REVISE_WITH = template
+            messages = revision_messages(build_messages(question, passages), draft, [u.reason for u in a.unsupported])
+            text = "".join(engine.llm.stream(GenerationRequest(messages, question, tuple(passages), 200, purpose="revise")))
+            b = engine.verifier(build_answer(question, text.strip(), passages, {}, "bench"))
             ok = b.answerable and len(b.unsupported) < len(a.unsupported)
             fixed_planted[name] += ok
             print(f"{qid} {name:<32} {'ok ' if ok else '-  '} {b.text[:90]!r}", file=sys.stderr)
 
-    print(f"| wording | d06 right after the second try (of {states} cache states) | planted faults fixed (of {len(PLANTED)}) |")
+    print(f"| wording | d06 right after the second try (of {len(STATES)} cache states) | planted faults fixed (of {len(PLANTED)}) |")
     print("|---|---|---|")
-    for name in WORDINGS:
+    for name in wordings:
         print(f"| {name} | {fixed_d06[name]} | {fixed_planted[name]} |")
     return 0
 

@@ -168,12 +168,12 @@ class Engine:
         except NewsragError as e:
             log.warning("revising the answer failed (%s): the first answer stands", e)
             text = ""
-        second = build_answer(draft.question, text, list(draft.passages), draft.timings, draft.model) if text else None
-        if second is not None and second.answerable:
+        second = build_answer(draft.question, text, list(draft.passages), draft.timings, draft.model)  # "" -> a decline
+        if second.answerable:
             second = self.verifier(second)
-        kept = second is not None and second.answerable and _says_something(second.text) and len(second.unsupported) < len(draft.unsupported)
-        revision = Revision(draft.text, draft.unsupported, second.text if second is not None else "", kept)
-        return replace(second if kept and second is not None else draft, revision=revision)
+        kept = second.answerable and _says_something(second.text) and len(second.unsupported) < len(draft.unsupported)
+        revision = Revision(draft.text, draft.unsupported, second.text if text else "", kept)
+        return replace(second if kept else draft, revision=revision)
 
     def _failed(self, question: str, passages: list[Passage], timings: dict[str, float], t0: float, msg: str, model: str = "") -> Answer:
         timings["total_s"] = time.perf_counter() - t0

@@ -69,8 +69,11 @@ def revision_messages(messages: list[dict[str, str]], draft: str, reasons: list[
     the wrong answer in all 7. It fixed 3 of 6 planted faults and made none worse (a decline or
     a repeat keeps the draft). llama.cpp reuses the earlier prompt: about 2 s on 2 cores.
     """
-    feedback = f"Your answer is wrong: {'; '.join(reasons)}. Write the correct answer, using only what the passages say, with [n] citations."
+    feedback = REVISE_WITH.format(reasons="; ".join(reasons))
     return [*messages, {"role": "assistant", "content": draft}, {"role": "user", "content": feedback}]
+
+
+REVISE_WITH = "Your answer is wrong: {reasons}. Write the correct answer, using only what the passages say, with [n] citations."
 
 
 def prompt_tokens(messages: list[dict[str, str]]) -> int:
