@@ -51,10 +51,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from ingest import ingest
     from rag.engine import Engine
-    from rag.models import make_embedder, make_llm
-    from rag.models.gguf import ensure_model
+    from core.models import make_embedder, make_llm
+    from core.models.gguf import ensure_model
     from rag.retrieve import RetrievalConfig
-    from rag.settings import Settings
+    from core.settings import Settings
     from store import Store
 
     rows = [json.loads(line) for line in args.qa.read_text().splitlines() if line.strip()]

@@ -72,7 +72,7 @@ def measure(path: Path, home: Path) -> tuple[float, float, dict]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSRAG_")}
     env.update(NEWSRAG_HOME=str(home), PYTHONPATH=str(REPO), TOKENIZERS_PARALLELISM="false")
     start = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "ingest", str(path), "--json"], cwd=home.parent,
+    proc = subprocess.Popen([sys.executable, "-m", "ui.cli", "ingest", str(path), "--json"], cwd=home.parent,
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     out, err = proc.stdout.read(), proc.stderr.read()  # type: ignore[union-attr]
     _, status, usage = os.wait4(proc.pid, 0)

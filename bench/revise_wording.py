@@ -41,9 +41,9 @@ PLANTED = {
 def main() -> int:
     import rag.prompt
     from rag.engine import Engine, build_answer
-    from rag.models.base import GenerationRequest
+    from core.models.base import GenerationRequest
     from rag.prompt import build_messages, revision_messages
-    from rag.settings import Settings
+    from core.settings import Settings
 
     wordings = {"ours: Write the correct answer": rag.prompt.REVISE_WITH, **ALTERNATIVES}
     engine = Engine.from_settings(Settings())

@@ -50,8 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     from rag.evaluate.report import qa_markdown, retrieval_markdown
     from rag.evaluate.retrieval import evaluate_retrieval
     from rag.evaluate.runner import run_qa
-    from rag.models import make_embedder
-    from rag.settings import Settings
+    from core.models import make_embedder
+    from core.settings import Settings
 
     settings = Settings()
     embedder = make_embedder(settings)
@@ -161,7 +161,7 @@ def _retrieval_note(r: dict[str, Any]) -> str:
 
 
 def _machine() -> str:
-    from rag.settings import available_cores
+    from core.settings import available_cores
 
     return f"{platform.platform()}, Python {platform.python_version()}, {available_cores()} cores, run {time.strftime('%Y-%m-%d %H:%M')}."
 

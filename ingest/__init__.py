@@ -2,7 +2,7 @@
 
 from ingest.chunking import chunk_article, split_sentences
 from ingest.pipeline import IngestOptions, IngestReport, find_files, ingest, load_file, remove
-from ingest.types import Article, Chunk
+from core.articles import Article, Chunk
 
 __all__ = [
     "Article", "Chunk", "IngestOptions", "IngestReport", "chunk_article", "find_files", "ingest", "load_file", "remove",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Callable
 
-from ingest.types import Article, Chunk
+from core.articles import Article, Chunk
 
 EMBED_WINDOW = 256
 # Abbreviations after which a period does not end a sentence.

@@ -14,7 +14,7 @@ from __future__ import annotations
 import codecs
 import logging
 
-from rag.errors import IngestError
+from core.errors import IngestError
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
-from rag.errors import IngestError
+from core.errors import IngestError
 
 if TYPE_CHECKING:
     from ingest.pipeline import IngestReport

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 from ingest.metadata import _iso, _DATE, _ISO_DATE, parse_plain
-from ingest.types import Article
-from rag.errors import IngestError
+from core.articles import Article
+from core.errors import IngestError
 
 TITLE_KEYS = ("title", "headline", "name", "heading")
 BODY_KEYS = ("body", "text", "content", "article", "maintext", "main_text", "full_text", "story", "description", "summary")

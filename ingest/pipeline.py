@@ -24,8 +24,8 @@ from ingest.chunking import chunk_article
 from ingest.decode import decode
 from ingest.files import find_files, read_bytes, shown
 from ingest.formats import READERS, ReadContext, tidy
-from ingest.types import Article
-from rag.errors import IngestError, NewsragError
+from core.articles import Article
+from core.errors import IngestError, NewsragError
 from store import Store
 
 log = logging.getLogger(__name__)

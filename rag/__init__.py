@@ -1,29 +1,12 @@
-"""newsrag's answering core: `answer(question) -> Answer`.
+"""newsrag's answering layer: `answer(question) -> Answer`, its streaming twin and `Chat`.
 
-Imports are lazy so `import rag` stays fast and loads no model.
+Importing it loads no model: engines and models are built on first use.
 """
 
-from __future__ import annotations
+from core.settings import Settings
+from core.types import Answer, Citation, Passage
+from rag.api import answer, stream_answer
+from rag.chat import Chat
+from rag.engine import Engine
 
-from typing import Any
-
-__all__ = ["Answer", "Citation", "Engine", "Passage", "Settings", "answer", "stream_answer", "Chat"]
-
-_LAZY = {
-    "answer": "rag.api",
-    "stream_answer": "rag.api",
-    "Engine": "rag.engine",
-    "Answer": "rag.types",
-    "Citation": "rag.types",
-    "Passage": "rag.types",
-    "Settings": "rag.settings",
-    "Chat": "rag.chat",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'rag' has no attribute {name!r}")
+__all__ = ["Answer", "Citation", "Chat", "Engine", "Passage", "Settings", "answer", "stream_answer"]

@@ -10,8 +10,8 @@ import threading
 from typing import Any, Iterator
 
 from rag.engine import Engine
-from rag.settings import Settings
-from rag.types import Answer
+from core.settings import Settings
+from core.types import Answer
 
 _engine: Engine | None = None
 _lock = threading.Lock()

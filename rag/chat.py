@@ -18,9 +18,9 @@ from dataclasses import replace
 from typing import Any, Iterator
 
 from rag.engine import Engine
-from rag.models.base import GenerationRequest, Generator, as_generator
+from core.models.base import GenerationRequest, Generator, as_generator
 from rag.prompt import is_decline
-from rag.types import Answer
+from core.types import Answer
 from rag.verify import names
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rag.types import Citation, Passage
+from core.types import Citation, Passage
 
 _MARKER = re.compile(r"\[\s*(?:(?:passages?|sources?|source|doc(?:ument)?s?)\s*)?(\d+(?:\s*(?:[,;–-]|and)\s*\d+)*)\s*\]", re.I)
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rag.errors import NewsragError
-from rag.settings import Settings
+from core.errors import NewsragError
+from core.settings import Settings
 
 GGUF_MAGIC = b"GGUF"
 
@@ -60,7 +60,7 @@ def diagnose(settings: Settings, fix: bool = False, model: bool = True, embedder
 
 
 def _embedder(settings: Settings, found: Findings) -> Any:
-    from rag.models import make_embedder
+    from core.models import make_embedder
 
     try:
         embedder = make_embedder(settings)
@@ -129,9 +129,9 @@ def _drop_collection(client: Any, home: Path, name: str) -> None:
 
 
 def check_model(settings: Settings, fix: bool, found: Findings) -> None:
-    from rag.errors import ConfigError
-    from rag.models import gguf
-    from rag.models.hashing import sha256_file
+    from core.errors import ConfigError
+    from core.models import gguf
+    from core.models.hashing import sha256_file
 
     if settings.llm != "embedded":
         found.ok.append(f"LLM backend {settings.llm!r}: no local model file to check")

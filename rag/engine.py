@@ -16,13 +16,13 @@ from dataclasses import replace
 from typing import Any, Callable, Iterator
 
 from rag.citations import make_citation, parse_citations, sentences_with_citations
-from rag.errors import NewsragError
-from rag.models.base import GenerationRequest, Generator, as_generator
+from core.errors import NewsragError
+from core.models.base import GenerationRequest, Generator, as_generator
 from rag.gate import GateResult, relevance_gate
 from rag.prompt import build_messages, is_decline, prompt_tokens, revision_messages
 from rag.retrieve import RetrievalConfig, Retriever
-from rag.settings import Settings
-from rag.types import Answer, Passage, Revision
+from core.settings import Settings
+from core.types import Answer, Passage, Revision
 from rag.verify import CitationVerifier
 from store import Store
 
@@ -60,7 +60,7 @@ class Engine:
 
     @classmethod
     def from_settings(cls, settings: Settings, llm: Any = None, embedder: Any = None) -> "Engine":
-        from rag.models import make_embedder, make_llm
+        from core.models import make_embedder, make_llm
 
         embedder = embedder or make_embedder(settings)
         store = Store.open(

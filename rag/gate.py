@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from rag.types import Passage
+from core.types import Passage
 from rag.verify import PassageView, name_in, names
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 
-from rag.types import Passage
+from core.models.base import DECLINE
+from core.types import Passage
 
-DECLINE = "NOT IN THE ARTICLES"
 
 SYSTEM = f"""You answer questions about news articles. Use only the numbered passages you are given.
 Rules:

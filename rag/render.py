@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rag.types import Answer, Revision
+from core.types import Answer, Revision
 
 
 def render_answer(a: Answer, trace: bool = False) -> str:

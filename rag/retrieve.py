@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any
 
-from rag.types import Passage
+from core.types import Passage
 from store import Store
 from store.keyword import tokenize
 from store.store import keyword_text

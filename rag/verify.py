@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterable, Sequence
 
 from rag.citations import make_citation, sentences_with_citations
-from rag.types import Answer, Passage, Repair, Unsupported
+from core.types import Answer, Passage, Repair, Unsupported
 
 # A sentence is backed by a cited passage when half its content words are in it, or when
 # its embedding is close to one of the passage's sentences. Measured (all-MiniLM-L6-v2) on

@@ -1,4 +1,4 @@
-"""Regenerate `.env.example` and the README's settings table from rag.settings.Settings.
+"""Regenerate `.env.example` and the README's settings table from core.settings.Settings.
 
 Run after adding a setting: `.venv/bin/python scripts/gen_settings_docs.py`.
 tests/test_settings.py fails when either is out of date.
@@ -13,7 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from rag.settings import Settings  # noqa: E402
+from core.settings import Settings  # noqa: E402
 
 BEGIN, END = "<!-- settings:begin -->", "<!-- settings:end -->"
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Sequence
 from urllib.parse import urlparse
 
-from rag.errors import StoreError
+from core.errors import StoreError
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from rag.errors import StoreError
+from core.errors import StoreError
 
 POLL = 0.2
 

@@ -22,16 +22,15 @@ import json
 import logging
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
-from rag.errors import StoreError
+from core.articles import Article, Chunk
+from core.errors import StoreError
 from store.chroma import ChunkStore, Hit, collection_name, make_client
 from store.keyword import KeywordIndex, chunk_key, fingerprint
 from store.lock import WriterLock
 from store.manifest import ArticleRow, Manifest
 
-if TYPE_CHECKING:  # store knows articles only by shape; ingest depends on store, not back
-    from ingest.types import Article, Chunk
 
 log = logging.getLogger(__name__)
 
@@ -87,11 +86,11 @@ class Store:
         return undone
 
     # --- writes (hold `writer()`)
-    def is_current(self, article: "Article") -> bool:
+    def is_current(self, article: Article) -> bool:
         row = self.manifest.get(article.article_id)
         return row is not None and row.content_hash == article.content_hash
 
-    def write_article(self, article: "Article", chunks: Sequence["Chunk"], vectors: Sequence[Sequence[float]]) -> None:
+    def write_article(self, article: Article, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]) -> None:
         aid, h = article.article_id, article.content_hash
         metas = [
             {

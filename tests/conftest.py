@@ -21,15 +21,15 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
 def make_settings(home: Path, **kw):
-    from rag.settings import Settings
+    from core.settings import Settings
 
     return Settings(_env_file=None, home=home, model_dir=MODEL_DIR, **kw)
 
 
 @pytest.fixture(scope="session")
 def embedder():
-    from rag.models.minilm import MiniLMEmbedding
-    from rag.settings import available_cores
+    from core.models.minilm import MiniLMEmbedding
+    from core.settings import available_cores
 
     return MiniLMEmbedding(threads=available_cores())
 
@@ -65,7 +65,7 @@ def sample_store(store, embedder, corpus):
 
 @pytest.fixture
 def fake_llm():
-    from rag.models.fake import FakeLLM
+    from core.models.fake import FakeLLM
 
     return FakeLLM()
 
@@ -79,9 +79,9 @@ def engine(sample_store, embedder, fake_llm):
 
 @pytest.fixture(scope="session")
 def embedded_llm():
-    from rag.models.embedded_llm import EmbeddedLLM
-    from rag.models.gguf import ensure_model
-    from rag.settings import available_cores
+    from core.models.embedded_llm import EmbeddedLLM
+    from core.models.gguf import ensure_model
+    from core.settings import available_cores
 
     return EmbeddedLLM.shared(ensure_model(MODEL_DIR), threads=available_cores())
 

@@ -198,7 +198,7 @@ def llama_server(model_path: Path, threads: int, context: int = 4096, embeddings
 
     import xllamacpp
 
-    from rag.models.embedded_llm import _quiet_stderr
+    from core.models.embedded_llm import _quiet_stderr
 
     params = xllamacpp.CommonParams()
     params.model.path = str(model_path)

@@ -1,8 +1,8 @@
 """answer() end to end: real embedder, real Chroma, a recording FakeLLM."""
 
 from rag.engine import DECLINED, Engine
-from rag.errors import BackendError
-from rag.types import Answer
+from core.errors import BackendError
+from core.types import Answer
 
 
 def test_right_passage_reaches_the_prompt_and_citations_map_back(engine, fake_llm):
@@ -70,7 +70,7 @@ def test_dead_backend_gives_the_fix_and_keeps_the_passages(sample_store, embedde
 
 def test_public_api_accepts_an_engine_and_an_llm(engine):
     from rag import answer
-    from rag.models.fake import FakeLLM
+    from core.models.fake import FakeLLM
 
     other = FakeLLM(["Peskov [1]."])
     a = answer("Who is the Kremlin spokesman quoted about the Abu Dhabi meetings?", engine=engine, llm=other)

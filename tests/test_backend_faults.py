@@ -13,11 +13,11 @@ from urllib.parse import urlparse
 
 import pytest
 
-from rag.errors import BackendError, ConfigError
-from rag.models import make_embedder, make_llm
-from rag.models.base import GenerationRequest
-from rag.models.openai_embed import OpenAIEmbedder
-from rag.models.openai_llm import OpenAIChat
+from core.errors import BackendError, ConfigError
+from core.models import make_embedder, make_llm
+from core.models.base import GenerationRequest
+from core.models.openai_embed import OpenAIEmbedder
+from core.models.openai_llm import OpenAIChat
 from tests.conftest import make_settings
 from tests.servers import HANG, FakeOpenAI, error
 
@@ -186,7 +186,7 @@ def test_engine_answer_carries_the_error_and_the_passages(tmp_path, sample_store
 
 
 def test_cli_ask_prints_one_line_and_exits_nonzero(tmp_path, corpus, monkeypatch, capsys):
-    from rag.cli import main
+    from ui.cli import main
 
     monkeypatch.chdir(tmp_path)  # no stray .env
     monkeypatch.setenv("NEWSRAG_HOME", str(tmp_path / "home"))
@@ -238,7 +238,7 @@ def test_embedder_batches_and_probes_its_dimension_once(tmp_path):
 
 
 def test_cli_ingest_with_an_unreachable_embedder_is_one_line(tmp_path, corpus, monkeypatch, capsys):
-    from rag.cli import main
+    from ui.cli import main
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("NEWSRAG_HOME", str(tmp_path / "home"))

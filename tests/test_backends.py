@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from rag.engine import Engine
-from rag.models import EMBEDDERS, LLMS, make_llm
-from rag.models.base import GenerationRequest
-from rag.models.extractive import ExtractiveLLM, answer_from
+from core.models import EMBEDDERS, LLMS, make_llm
+from core.models.base import GenerationRequest
+from core.models.extractive import ExtractiveLLM, answer_from
 from rag.prompt import DECLINE
-from rag.settings import EmbedBackend, LLMBackend
-from rag.types import Passage
+from core.settings import EmbedBackend, LLMBackend
+from core.types import Passage
 from tests.conftest import MODEL_DIR, make_settings
 from tests.servers import FakeOpenAI, llama_server
 
@@ -34,7 +34,7 @@ def passage(n: int, *sentences: str) -> Passage:
 
 
 def test_registries_match_the_settings_choices(capsys):
-    from rag.cli import main
+    from ui.cli import main
 
     assert list(LLMS) == list(typing.get_args(LLMBackend))
     assert list(EMBEDDERS) == list(typing.get_args(EmbedBackend))
@@ -97,7 +97,7 @@ def _collections(home: Path) -> dict[str, int]:
 
 @pytest.mark.integration
 def test_second_embedder_gets_its_own_collection_and_ingest_re_embeds(tmp_path, corpus, monkeypatch, capsys):
-    from rag.cli import main
+    from ui.cli import main
 
     monkeypatch.chdir(tmp_path)
     home = tmp_path / "home"
@@ -128,9 +128,9 @@ def test_second_embedder_gets_its_own_collection_and_ingest_re_embeds(tmp_path, 
 
 @pytest.mark.slow
 def test_embedded_llm_is_shared_and_opens_no_tcp_port(embedded_llm):
-    from rag.models.embedded_llm import EmbeddedLLM
-    from rag.models.gguf import ensure_model
-    from rag.settings import available_cores
+    from core.models.embedded_llm import EmbeddedLLM
+    from core.models.gguf import ensure_model
+    from core.settings import available_cores
 
     assert EmbeddedLLM.shared(ensure_model(MODEL_DIR), available_cores()) is embedded_llm  # loaded once per process
     addr = embedded_llm.listening_address
@@ -144,8 +144,8 @@ def test_embedded_llm_is_shared_and_opens_no_tcp_port(embedded_llm):
 
 @pytest.fixture(scope="module")
 def llama():
-    from rag.models.gguf import ensure_model
-    from rag.settings import available_cores
+    from core.models.gguf import ensure_model
+    from core.settings import available_cores
 
     with llama_server(ensure_model(MODEL_DIR), available_cores(), embeddings=True) as srv:
         yield srv
@@ -154,7 +154,7 @@ def llama():
 @pytest.mark.slow
 @pytest.mark.integration
 def test_llama_server_serves_embeddings_through_the_openai_compatible_embedder(llama, tmp_path):
-    from rag.models import make_embedder
+    from core.models import make_embedder
 
     s = make_settings(tmp_path, embed="openai-compatible", embed_base_url=llama.url, embed_model=llama.model)
     emb = make_embedder(s)

@@ -19,7 +19,7 @@ from urllib.parse import urlparse
 import pytest
 
 from rag.engine import Engine
-from rag.models.fake import FakeLLM
+from core.models.fake import FakeLLM
 from tests.servers import free_port
 
 REPO = Path(__file__).resolve().parents[1]

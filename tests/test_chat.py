@@ -3,7 +3,7 @@
 import pytest
 
 from rag.chat import Chat, clean_rewrite, heuristic_condense, needs_context
-from rag.models.fake import FakeLLM
+from core.models.fake import FakeLLM
 
 FIRST = "Who is the Kremlin spokesman quoted about the Abu Dhabi meetings?"
 FOLLOW_UP = "What did he say about the talks?"

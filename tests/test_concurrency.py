@@ -9,9 +9,9 @@ import pytest
 
 from conftest import make_news_corpus
 from ingest import ingest
-from rag.cli import main
+from ui.cli import main
 from rag.engine import Engine
-from rag.errors import StoreError
+from core.errors import StoreError
 from store import Store, audit
 
 READERS = 4

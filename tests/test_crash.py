@@ -16,7 +16,7 @@ from conftest import REPO, make_news_corpus, make_settings
 from ingest import IngestOptions, ingest, load_file
 from ingest.chunking import chunk_article
 from ingest.pipeline import token_counter
-from rag.cli import main
+from ui.cli import main
 from rag.doctor import diagnose
 from store import Store, audit, collection_name, repair
 
@@ -35,7 +35,7 @@ def _env(home: Path) -> dict[str, str]:
 def _cli(*args: str, home: Path, cwd: Path) -> subprocess.Popen[str]:
     # cwd is an empty folder: no stray .env is read
     return subprocess.Popen(
-        [sys.executable, "-m", "rag.cli", *args], cwd=cwd, env={**_env(home), "PYTHONPATH": str(REPO)},
+        [sys.executable, "-m", "ui.cli", *args], cwd=cwd, env={**_env(home), "PYTHONPATH": str(REPO)},
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
 

@@ -6,10 +6,10 @@ import pytest
 
 from conftest import make_settings
 from ingest import ingest
-from rag.cli import main
+from ui.cli import main
 from rag.doctor import diagnose
-from rag.errors import StoreError
-from rag.models import gguf
+from core.errors import StoreError
+from core.models import gguf
 from store import Store, collection_name
 
 

@@ -6,11 +6,11 @@ from dataclasses import replace
 
 import pytest
 
-from rag.errors import ConfigError
+from core.errors import ConfigError
 from rag.evaluate.metrics import first_relevant_rank, hits_at, mrr_at, percentile, ranking_summary, ratios
 from rag.evaluate.qa import QARow, from_source, load_qa, score_answer, summarize_qa
 from rag.evaluate.rgb import load_rgb
-from rag.types import Answer, Citation, Unsupported
+from core.types import Answer, Citation, Unsupported
 
 # Six queries, results as document ids, relevant sets: the first relevant result sits at
 # rank 1, 3, 10, 11 (past the cut-off), nowhere, and 2 (a second relevant one at 4 must not count).
@@ -180,7 +180,7 @@ def test_retrieval_eval_end_to_end_beside_the_baseline(tmp_path, embedder):
 
 
 def test_cli_eval_retrieval_json(tmp_path, monkeypatch, capsys):
-    from rag.cli import main
+    from ui.cli import main
 
     monkeypatch.setenv("NEWSRAG_HOME", str(tmp_path / "home"))
     monkeypatch.chdir(tmp_path)
@@ -191,7 +191,7 @@ def test_cli_eval_retrieval_json(tmp_path, monkeypatch, capsys):
 
 def test_qa_eval_on_a_corpus_in_a_temporary_store(tmp_path, embedder, corpus):
     from rag.evaluate.runner import run_qa
-    from rag.models.fake import FakeLLM
+    from core.models.fake import FakeLLM
     from tests.conftest import make_settings
 
     qa = tmp_path / "qa.jsonl"

@@ -17,9 +17,9 @@ from ingest import IngestOptions, ingest
 from ingest.decode import detect
 from ingest.files import os_reason
 from ingest.pipeline import MAX_PARAGRAPH, token_counter
-from rag.cli import main
+from ui.cli import main
 from rag.engine import Engine
-from rag.errors import IngestError
+from core.errors import IngestError
 
 OPTS = IngestOptions(max_file_bytes=4 * 1024 * 1024, max_article_chars=8_000)  # small limits keep the test quick
 RUN_LIMIT = 300  # seconds: a hang guard, not a timing assertion

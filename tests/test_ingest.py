@@ -1,7 +1,7 @@
 import json
 
 from ingest import ingest, remove
-from rag.cli import main
+from ui.cli import main
 
 
 def test_ingesting_twice_changes_nothing(store, embedder, corpus):

@@ -62,7 +62,7 @@ def test_the_injected_article_reaches_the_prompt_only_as_fenced_data(injected_st
 
 def test_other_answers_are_unaffected(injected_store, embedder, seed_qa):
     for row in (r for r in seed_qa if not r.get("unanswerable")):
-        from rag.models.fake import FakeLLM
+        from core.models.fake import FakeLLM
 
         phrase = row["answer_any"][0]
         llm = FakeLLM(default=cite(phrase))

@@ -6,9 +6,9 @@ import json
 import pytest
 
 from rag.engine import Engine
-from rag.errors import BackendError
+from core.errors import BackendError
 from rag.render import render_answer
-from rag.types import Answer
+from core.types import Answer
 from ui.render import answer_html
 
 TROOPS = "Will American troops be sent to enforce a peace deal?"
@@ -109,8 +109,8 @@ def test_a_backend_failure_on_the_second_try_keeps_the_flagged_draft(engine):
 
 def test_the_extractive_backend_offers_no_second_try():
     """It would pick the same sentences again: its reply to a second try is empty, so its answer stands."""
-    from rag.models.base import GenerationRequest
-    from rag.models.extractive import ExtractiveLLM
+    from core.models.base import GenerationRequest
+    from core.models.extractive import ExtractiveLLM
 
     assert list(ExtractiveLLM().stream(GenerationRequest([], TROOPS, (), purpose="revise"))) == []
 

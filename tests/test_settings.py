@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from rag.errors import ConfigError
-from rag.settings import Settings
+from core.errors import ConfigError
+from core.settings import Settings
 from tests.conftest import REPO
 
 
@@ -45,7 +45,7 @@ def test_key_never_shows_in_repr(monkeypatch):
 
 
 def test_unknown_backend_lists_the_valid_ones():
-    from rag.models import make_llm
+    from core.models import make_llm
 
     with pytest.raises(ConfigError, match="choose one of: embedded, openai, openai-compatible, extractive, fake"):
         make_llm(Settings(_env_file=None), "gpt-17")

@@ -3,7 +3,7 @@
 import json
 
 from rag.prompt import prompt_tokens
-from rag.types import Answer
+from core.types import Answer
 
 QUESTION = "Who is the Kremlin spokesman quoted about the Abu Dhabi meetings?"
 
@@ -52,7 +52,7 @@ def _cli_env(monkeypatch, tmp_path, sample_store):
 
 
 def test_cli_ask_trace_and_json(monkeypatch, tmp_path, sample_store, capsys):
-    from rag.cli import main
+    from ui.cli import main
 
     _cli_env(monkeypatch, tmp_path, sample_store)
     assert main(["ask", QUESTION, "--trace"]) == 0

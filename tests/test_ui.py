@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from rag.engine import Engine
-from rag.errors import BackendError, ConfigError
-from rag.types import Answer, Citation, Passage, Unsupported
+from core.errors import BackendError, ConfigError
+from core.types import Answer, Citation, Passage, Unsupported
 from tests.servers import free_port
 
 QUESTION = "Who is the Kremlin spokesman quoted about the Abu Dhabi meetings?"

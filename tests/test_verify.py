@@ -2,7 +2,7 @@
 
 import pytest
 
-from rag.types import Answer, Citation, Passage
+from core.types import Answer, Citation, Passage
 from rag.verify import CitationVerifier, facts, numbers, verify
 
 P1 = (

@@ -19,8 +19,8 @@ import logging  # noqa: E402
 from typing import Any  # noqa: E402
 
 from rag.engine import Engine  # noqa: E402
-from rag.errors import ConfigError, NewsragError  # noqa: E402
-from rag.settings import Settings  # noqa: E402
+from core.errors import ConfigError, NewsragError  # noqa: E402
+from core.settings import Settings  # noqa: E402
 from ui import corpus  # noqa: E402
 from ui.backends import Registry  # noqa: E402
 from ui.handlers import Page  # noqa: E402

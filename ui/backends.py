@@ -15,9 +15,9 @@ import threading
 from typing import Callable, Iterator
 
 from rag.engine import Engine
-from rag.errors import BackendError, ConfigError, NewsragError
-from rag.models.base import GenerationRequest, Generator
-from rag.settings import Settings
+from core.errors import BackendError, ConfigError, NewsragError
+from core.models.base import GenerationRequest, Generator
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ Registry = dict[str, tuple[Callable[[Settings], Generator], str]]
 class Backends:
     def __init__(self, engine: Engine, settings: Settings, registry: Registry | None = None) -> None:
         if registry is None:
-            from rag.models.llms import LLMS
+            from core.models.llms import LLMS
 
             registry = LLMS
         self.engine = engine

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from ingest import IngestOptions, IngestReport, ingest
-from rag.settings import Settings
+from core.settings import Settings
 from store import ArticleRow, Store
 
 ALLOWED_SUFFIXES = (".txt", ".md", ".html", ".json", ".jsonl")

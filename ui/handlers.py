@@ -15,9 +15,9 @@ from typing import Any, Iterator
 
 from rag.chat import Chat
 from rag.engine import Engine
-from rag.errors import NewsragError
-from rag.settings import Settings
-from rag.types import Answer
+from core.errors import NewsragError
+from core.settings import Settings
+from core.types import Answer
 from ui import corpus
 from ui.backends import Backends, Registry, key_status
 from ui.render import answer_html, message_html, plain_text, report_html, sources_html, streaming_html, trace_html

@@ -16,7 +16,7 @@ from typing import Any, Sequence
 
 from ingest import IngestReport
 from rag.render import revision_note
-from rag.types import Answer, Citation, Passage
+from core.types import Answer, Citation, Passage
 
 WELCOME = (
     "**Ask a question about the articles.** Every answer cites its sources as [1], [2]…: "

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from rag.errors import ConfigError
+from core.errors import ConfigError
 from rag.evaluate.metrics import first_relevant_rank, hits_at, mrr_at, percentile
 
 
@@ -69,7 +69,7 @@ def contains_answer(text: str, answers: Sequence[str]) -> bool:
 
 
 def score_answer(row: QARow, answer: Any) -> dict[str, Any]:
-    """What the report says about one row; `answer` is a rag.types.Answer."""
+    """What the report says about one row; `answer` is a core.types.Answer."""
     cited = [c.path for c in answer.citations]
     result: dict[str, Any] = {
         "id": row.id,

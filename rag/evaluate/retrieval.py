@@ -45,7 +45,7 @@ def evaluate_retrieval(
     config: RetrievalConfig | None = None,
 ) -> dict[str, Any]:
     """The retrieval report: {"ours": {...}, "baseline": {...}, "ratio": {...}, "corpus": {...}}."""
-    from rag.models import make_embedder
+    from core.models import make_embedder
 
     data = load_rgb(rgb)
     embedder = embedder or make_embedder(settings)

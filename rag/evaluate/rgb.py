@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from rag.errors import ConfigError
+from core.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ def _snippet(s: Any) -> str:
 
 def snippet_articles(data: RGBData, source: str = "rgb") -> list[Any]:
     """One Article per snippet, no title; its url `rgb://i` keeps ids unique and maps hits back."""
-    from ingest.types import Article
+    from core.articles import Article
 
     return [Article(text=s, path=f"{source}#{i}", body=[(0, len(s))], url=f"rgb://{i}") for i, s in enumerate(data.snippets)]
 

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from rag.errors import ConfigError
+from core.errors import ConfigError
 from rag.evaluate.qa import evaluate_qa, evaluate_qa_retrieval, load_qa
 
 
@@ -52,7 +52,7 @@ def run_qa(
     """The QA report: accuracy, citation and refusal accuracy, latency, wrong rows, and
     (always, it is cheap) the retrieval-only check under "retrieval"."""
     from rag.engine import Engine
-    from rag.models import make_embedder
+    from core.models import make_embedder
 
     rows = load_qa(qa_path)
     embedder = embedder or make_embedder(settings)

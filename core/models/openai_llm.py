@@ -11,10 +11,10 @@ import logging
 import threading
 from typing import Any, Iterator
 
-from rag.errors import BackendError, ConfigError
-from rag.models.base import GenerationRequest
-from rag.models.openai_common import Endpoint, endpoint_from_settings, list_models, make_client, translate, with_retries
-from rag.settings import Settings
+from core.errors import BackendError, ConfigError
+from core.models.base import GenerationRequest
+from core.models.openai_common import Endpoint, endpoint_from_settings, list_models, make_client, translate, with_retries
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 

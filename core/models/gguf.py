@@ -14,7 +14,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from rag.errors import ConfigError
+from core.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

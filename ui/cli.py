@@ -14,8 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from rag.errors import NewsragError
-from rag.settings import Settings
+from core.errors import NewsragError
+from core.settings import Settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,7 +78,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _ingest_parts(settings: Settings) -> tuple[Any, Any, Any]:
     from ingest import IngestOptions
-    from rag.models import make_embedder
+    from core.models import make_embedder
     from store import Store
 
     embedder = make_embedder(settings)
@@ -120,7 +120,7 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     from rag.engine import Engine
     from rag.render import render_answer
-    from rag.types import Answer
+    from core.types import Answer
 
     engine = Engine.from_settings(settings)
     final: Answer | None = None
@@ -149,7 +149,7 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_models(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.models import EMBEDDERS, LLMS
+    from core.models import EMBEDDERS, LLMS
 
     print("LLM backends (NEWSRAG_LLM):")
     for name, (_, doc) in LLMS.items():

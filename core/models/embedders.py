@@ -4,24 +4,24 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from rag.errors import ConfigError
-from rag.settings import Settings
+from core.errors import ConfigError
+from core.settings import Settings
 
 
 def _embedded(s: Settings) -> Any:
-    from rag.models.minilm import MiniLMEmbedding
+    from core.models.minilm import MiniLMEmbedding
 
     return MiniLMEmbedding(threads=s.threads())
 
 
 def _openai(s: Settings) -> Any:
-    from rag.models.openai_embed import OpenAIEmbedder
+    from core.models.openai_embed import OpenAIEmbedder
 
     return OpenAIEmbedder.from_settings(s, compatible=False)
 
 
 def _openai_compatible(s: Settings) -> Any:
-    from rag.models.openai_embed import OpenAIEmbedder
+    from core.models.openai_embed import OpenAIEmbedder
 
     return OpenAIEmbedder.from_settings(s, compatible=True)
 

@@ -14,9 +14,9 @@ from typing import Any
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from pydantic import PrivateAttr
 
-from rag.errors import BackendError, ConfigError
-from rag.models.openai_common import Endpoint, endpoint_from_settings, make_client, with_retries
-from rag.settings import Settings
+from core.errors import BackendError, ConfigError
+from core.models.openai_common import Endpoint, endpoint_from_settings, make_client, with_retries
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 

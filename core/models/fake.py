@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Callable, Iterator
 
-from rag.models.base import GenerationRequest
+from core.models.base import GenerationRequest
 
 
 class FakeLLM:

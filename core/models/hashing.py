@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from rag.errors import ConfigError
+from core.errors import ConfigError
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:

@@ -1,6 +1,6 @@
 """Model backends: embedders and LLMs, each registered by name."""
 
-from rag.models.embedders import EMBEDDERS, make_embedder
-from rag.models.llms import LLMS, make_llm
+from core.models.embedders import EMBEDDERS, make_embedder
+from core.models.llms import LLMS, make_llm
 
 __all__ = ["EMBEDDERS", "LLMS", "make_embedder", "make_llm"]

@@ -9,14 +9,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Protocol, Sequence, runtime_checkable
 
-from rag.errors import BackendError
+from core.errors import BackendError
+
+# What a generator replies when the passages do not answer the question (the prompt asks for it).
+DECLINE = "NOT IN THE ARTICLES"
 
 
 @dataclass(frozen=True)
 class GenerationRequest:
     messages: list[dict[str, str]]
     question: str = ""
-    passages: Sequence[Any] = field(default_factory=tuple)  # rag.types.Passage
+    passages: Sequence[Any] = field(default_factory=tuple)  # core.types.Passage
     max_tokens: int = 200
     purpose: str = "answer"  # or "condense" (follow-up rewriting), "revise" (a flagged answer's second try)
 

@@ -4,39 +4,39 @@ from __future__ import annotations
 
 from typing import Callable
 
-from rag.errors import ConfigError
-from rag.models.base import Generator
-from rag.settings import Settings
+from core.errors import ConfigError
+from core.models.base import Generator
+from core.settings import Settings
 
 
 def _embedded(s: Settings) -> Generator:
-    from rag.models.embedded_llm import EmbeddedLLM
-    from rag.models.gguf import ensure_model
+    from core.models.embedded_llm import EmbeddedLLM
+    from core.models.gguf import ensure_model
 
     path = s.llm_model_path or ensure_model(s.resolved_model_dir())
     return EmbeddedLLM.shared(path, threads=s.threads(), context=s.llm_context)
 
 
 def _openai(s: Settings) -> Generator:
-    from rag.models.openai_llm import OpenAIChat
+    from core.models.openai_llm import OpenAIChat
 
     return OpenAIChat.from_settings(s, compatible=False)
 
 
 def _openai_compatible(s: Settings) -> Generator:
-    from rag.models.openai_llm import OpenAIChat
+    from core.models.openai_llm import OpenAIChat
 
     return OpenAIChat.from_settings(s, compatible=True)
 
 
 def _extractive(s: Settings) -> Generator:
-    from rag.models.extractive import ExtractiveLLM
+    from core.models.extractive import ExtractiveLLM
 
     return ExtractiveLLM()
 
 
 def _fake(s: Settings) -> Generator:
-    from rag.models.fake import FakeLLM
+    from core.models.fake import FakeLLM
 
     return FakeLLM()
 

@@ -14,8 +14,7 @@ import math
 import re
 from typing import Iterator, Sequence
 
-from rag.models.base import GenerationRequest
-from rag.prompt import DECLINE
+from core.models.base import DECLINE, GenerationRequest
 
 STOP = frozenset(
     """a about above after again against all also am an and any are as at be been before being below between both but by

@@ -17,8 +17,8 @@ from urllib.parse import urlparse
 
 from pydantic import SecretStr
 
-from rag.errors import BackendError, ConfigError
-from rag.settings import Settings
+from core.errors import BackendError, ConfigError
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -23,8 +23,8 @@ import threading
 from pathlib import Path
 from typing import Any, Iterator
 
-from rag.errors import BackendError, ConfigError
-from rag.models.base import GenerationRequest
+from core.errors import BackendError, ConfigError
+from core.models.base import GenerationRequest
 
 log = logging.getLogger(__name__)
 _DONE = object()
