@@ -1,11 +1,16 @@
-"""What ingest produces: articles with news metadata, and chunks with spans."""
+"""What ingest produces and the store keeps: articles with news metadata, chunks with
+spans, and the typed record stored with every chunk."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from typing import Any
+
+from core.filters import UNKNOWN_DAY, day_number, source_key
 
 
 def normalise(text: str) -> str:
@@ -29,7 +34,8 @@ class Article:
     title: str = ""
     title_guessed: bool = False
     byline: str = ""
-    date: str = ""  # ISO yyyy-mm-dd when known
+    date: str = ""  # ISO yyyy-mm-dd when known; never the ingest time
+    date_source: str = ""  # where `date` came from: json, html-meta, dateline, url, feed, email, pdf; "" when unknown
     source: str = ""  # the outlet
     url: str = ""
 
@@ -69,7 +75,69 @@ class Chunk:
     start: int  # character span in the article's decoded text
     end: int
     sentences: tuple[tuple[int, int], ...] = field(default=())
+    page: int = 0  # page the chunk starts on, for paged sources (PDF); 0 otherwise
 
     @property
     def chunk_id(self) -> str:
         return f"{self.article_id}:{self.index}"
+
+
+# Version of the chunk record's layout in Chroma. 2: numeric `day`, `source_key`, `host`, `date_source`, `page`.
+RECORD_VERSION = 2
+
+
+@dataclass(frozen=True)
+class ChunkRecord:
+    """What the store keeps with every chunk (Chroma metadata), typed: written by
+    the store, read back by retrieval and the audit through `from_meta`."""
+
+    article_id: str
+    content_hash: str
+    chunk_index: int
+    n_chunks: int
+    start: int
+    end: int
+    title: str = ""
+    byline: str = ""
+    date: str = ""
+    day: int = UNKNOWN_DAY  # days since 1970-01-01, for range filters
+    date_source: str = ""
+    source: str = ""
+    url: str = ""
+    path: str = ""
+    sentences: tuple[tuple[int, int], ...] = ()  # sentence spans in the article, to quote one exactly
+    page: int = 0  # page of a PDF the chunk starts on (1-based); 0 when the source has no pages
+
+    @property
+    def host(self) -> str:
+        return source_key(self.url) if self.url else ""
+
+    @classmethod
+    def of(cls, article: Article, chunk: Chunk, n_chunks: int) -> "ChunkRecord":
+        return cls(
+            article.article_id, article.content_hash, chunk.index, n_chunks, chunk.start, chunk.end,
+            article.title, article.byline, article.date, day_number(article.date), article.date_source,
+            article.source, article.url, article.path, chunk.sentences, chunk.page,
+        )
+
+    def to_meta(self) -> dict[str, Any]:
+        return {
+            "article_id": self.article_id, "content_hash": self.content_hash, "chunk_index": self.chunk_index,
+            "n_chunks": self.n_chunks, "start": self.start, "end": self.end, "title": self.title,
+            "byline": self.byline, "date": self.date, "day": self.day, "date_source": self.date_source,
+            "source": self.source, "source_key": source_key(self.source), "host": self.host, "url": self.url,
+            "path": self.path, "sentences": json.dumps([list(x) for x in self.sentences]), "page": self.page,
+            "v": RECORD_VERSION,
+        }
+
+    @classmethod
+    def from_meta(cls, m: dict[str, Any]) -> "ChunkRecord":
+        day = m.get("day")
+        return cls(
+            str(m.get("article_id", "")), str(m.get("content_hash", "")), int(m.get("chunk_index", 0)),
+            int(m.get("n_chunks", 0)), int(m.get("start", 0)), int(m.get("end", 0)), str(m.get("title", "")),
+            str(m.get("byline", "")), str(m.get("date", "")),
+            int(day) if day is not None else day_number(str(m.get("date", ""))), str(m.get("date_source", "")),
+            str(m.get("source", "")), str(m.get("url", "")), str(m.get("path", "")),
+            tuple((int(a), int(b)) for a, b in json.loads(m.get("sentences") or "[]")), int(m.get("page", 0) or 0),
+        )

@@ -10,11 +10,11 @@ they cannot fill the top-k.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, replace
 from typing import Any
 
+from core.articles import ChunkRecord
 from core.types import Passage
 from store import Store
 from store.keyword import tokenize
@@ -95,26 +95,26 @@ def number_share(wanted: set[str], hit: Any) -> float:
 
 
 def _passage(n: int, hit: Any, score: float, info: dict[str, Any]) -> Passage:
-    m = hit.meta
+    r = ChunkRecord.from_meta(hit.meta)
     return Passage(
         n=n,
         chunk_id=hit.chunk_id,
-        article_id=m.get("article_id", ""),
-        title=m.get("title", ""),
-        source=m.get("source", ""),
-        date=m.get("date", ""),
+        article_id=r.article_id,
+        title=r.title,
+        source=r.source,
+        date=r.date,
         text=hit.text,
-        start=int(m.get("start", 0)),
-        end=int(m.get("end", 0)),
+        start=r.start,
+        end=r.end,
         score=score,
         dense_score=info.get("dense_score"),
         dense_rank=info.get("dense_rank"),
         keyword_score=info.get("keyword_score"),
         keyword_rank=info.get("keyword_rank"),
-        byline=m.get("byline", ""),
-        url=m.get("url", ""),
-        path=m.get("path", ""),
-        sentences=tuple(tuple(x) for x in json.loads(m.get("sentences") or "[]")),
+        byline=r.byline,
+        url=r.url,
+        path=r.path,
+        sentences=r.sentences,
     )
 
 

@@ -18,13 +18,12 @@ So the same ingest run again after a kill leaves what one clean ingest leaves.
 
 from __future__ import annotations
 
-import json
 import logging
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from core.articles import Article, Chunk
+from core.articles import Article, Chunk, ChunkRecord
 from core.errors import StoreError
 from store.chroma import ChunkStore, Hit, collection_name, make_client
 from store.keyword import KeywordIndex, chunk_key, fingerprint
@@ -92,25 +91,7 @@ class Store:
 
     def write_article(self, article: Article, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]) -> None:
         aid, h = article.article_id, article.content_hash
-        metas = [
-            {
-                "article_id": aid,
-                "content_hash": h,
-                "chunk_index": c.index,
-                "n_chunks": len(chunks),
-                "start": c.start,
-                "end": c.end,
-                "title": article.title,
-                "byline": article.byline,
-                "date": article.date,
-                "source": article.source,
-                "url": article.url,
-                "path": article.path,
-                # sentence spans in the article, so a citation can quote one sentence exactly
-                "sentences": json.dumps([list(x) for x in c.sentences]),
-            }
-            for c in chunks
-        ]
+        metas = [ChunkRecord.of(article, c, len(chunks)).to_meta() for c in chunks]
         self.manifest.begin(aid)
         self.chunks.upsert([c.chunk_id for c in chunks], vectors, [c.text for c in chunks], metas)
         self.chunks.delete_article(aid, keep_hash=h)
