@@ -7,9 +7,10 @@ reused: models load once per process.
 from __future__ import annotations
 
 import threading
-from typing import Any, Iterator
+from typing import Any
 
 from rag.engine import Engine
+from rag.stream import AnswerStream
 from core.settings import Settings
 from core.types import Answer
 
@@ -30,6 +31,6 @@ def answer(question: str, *, llm: Any = None, engine: Engine | None = None, top_
     return (engine or default_engine()).answer(question, llm=llm, top_k=top_k)
 
 
-def stream_answer(question: str, *, llm: Any = None, engine: Engine | None = None, top_k: int | None = None) -> Iterator[str | Answer]:
-    """Yield text pieces as they are generated, then the final `Answer`."""
+def stream_answer(question: str, *, llm: Any = None, engine: Engine | None = None, top_k: int | None = None) -> AnswerStream:
+    """Text pieces as they are generated; then `.answer` holds the final `Answer`."""
     return (engine or default_engine()).stream(question, llm=llm, top_k=top_k)

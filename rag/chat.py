@@ -15,12 +15,13 @@ import logging
 import re
 import time
 from dataclasses import replace
-from typing import Any, Iterator
+from typing import Any
 
 from rag.engine import Engine
 from core.models.base import GenerationRequest, Generator, as_generator
 from rag.prompt import is_decline
 from core.types import Answer
+from rag.stream import AnswerStream
 from rag.verify import names
 
 log = logging.getLogger(__name__)
@@ -86,23 +87,21 @@ class Chat:
         self.max_history_tokens = max_history_tokens
         self.history: list[tuple[str, Answer]] = []
 
-    def stream(self, message: str, *, top_k: int | None = None) -> Iterator[str | Answer]:
+    def stream(self, message: str, *, top_k: int | None = None) -> AnswerStream:
+        """Condense and retrieve now; the stream yields the answer's text, then holds it."""
         t0 = time.perf_counter()
         standalone, how = self.condense(message)
         condense_s = time.perf_counter() - t0
-        for item in self.engine.stream(message, llm=self.llm, top_k=top_k, query=standalone):
-            if isinstance(item, Answer):
-                item = _with_condense(item, how, condense_s)
-                self._remember(message, item)
-            yield item
+
+        def finish(answer: Answer) -> Answer:
+            answer = _with_condense(answer, how, condense_s)
+            self._remember(message, answer)
+            return answer
+
+        return self.engine.stream(message, llm=self.llm, top_k=top_k, query=standalone).then(finish)
 
     def ask(self, message: str, **kw: Any) -> Answer:
-        final = None
-        for item in self.stream(message, **kw):
-            if isinstance(item, Answer):
-                final = item
-        assert final is not None
-        return final
+        return self.stream(message, **kw).answer
 
     def reset(self) -> None:
         self.history.clear()

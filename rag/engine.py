@@ -21,6 +21,7 @@ from core.models.base import GenerationRequest, Generator, as_generator
 from rag.gate import GateResult, relevance_gate
 from rag.prompt import build_messages, is_decline, prompt_tokens, revision_messages
 from rag.retrieve import RetrievalConfig, Retriever
+from rag.stream import AnswerStream
 from core.settings import Settings
 from core.types import Answer, Passage, Revision
 from rag.verify import CitationVerifier
@@ -96,17 +97,13 @@ class Engine:
         return self._llm
 
     def answer(self, question: str, **kw: Any) -> Answer:
-        result = None
-        for item in self.stream(question, **kw):
-            if isinstance(item, Answer):
-                result = item
-        assert result is not None
-        return result
+        return self.stream(question, **kw).answer
 
     def stream(
         self, question: str, *, llm: Any = None, top_k: int | None = None, query: str | None = None
-    ) -> Iterator[str | Answer]:
-        """Text pieces as generated, then the final Answer (verified, with its trace).
+    ) -> AnswerStream:
+        """Retrieve now; the returned stream yields text pieces as generated and then
+        holds the final Answer (verified, with its trace).
 
         `query` is the standalone form of `question` (a chat's condensed follow-up):
         it is what retrieval and the model see; the Answer keeps `question`.
@@ -115,6 +112,11 @@ class Engine:
         query = query or question
         passages = self.retriever.retrieve(query, top_k)
         timings = {"retrieval_s": time.perf_counter() - t0}
+        return AnswerStream(tuple(passages), self._generate(question, query, passages, timings, t0, llm))
+
+    def _generate(
+        self, question: str, query: str, passages: list[Passage], timings: dict[str, float], t0: float, llm: Any
+    ) -> Iterator[str | Answer]:
         gate = relevance_gate(query, passages, self.min_relevance)
         trace = {"question": question, "standalone_query": query, "gate": _gate_trace(gate, self.min_relevance)}
         if not gate.passed:

@@ -49,7 +49,8 @@ def test_irrelevant_question_is_declined_without_calling_the_model(engine, fake_
 
 def test_stream_yields_pieces_then_the_answer(engine, fake_llm):
     fake_llm.queue("Peskov was quoted [1].")
-    items = list(engine.stream("Who is the Kremlin spokesman quoted about the Abu Dhabi meetings?"))
+    s = engine.stream("Who is the Kremlin spokesman quoted about the Abu Dhabi meetings?")
+    items = [*s, s.answer]
     assert isinstance(items[-1], Answer)
     assert "".join(i for i in items[:-1]) == "Peskov was quoted [1]."
     assert len(items) > 2 and items[-1].timings["first_token_s"] <= items[-1].timings["total_s"]
@@ -75,3 +76,11 @@ def test_public_api_accepts_an_engine_and_an_llm(engine):
     other = FakeLLM(["Peskov [1]."])
     a = answer("Who is the Kremlin spokesman quoted about the Abu Dhabi meetings?", engine=engine, llm=other)
     assert a.model == "fake" and len(other.requests) == 1 and a.citations
+
+
+def test_a_stream_holds_the_passages_before_the_model_is_called(engine, fake_llm):
+    """Sources can be shown at once: retrieval has run, generation has not started."""
+    fake_llm.queue("Peskov was quoted [1].")
+    s = engine.stream("Who is the Kremlin spokesman quoted about the Abu Dhabi meetings?")
+    assert s.passages and not s.done and fake_llm.requests == []
+    assert "Peskov" in "".join(s) and s.answer.passages == s.passages

@@ -86,7 +86,8 @@ def test_streaming_a_follow_up_ends_with_the_answer(engine, fake_llm):
     fake_llm.default = peskov_reply
     chat = Chat(engine)
     chat.ask(FIRST)
-    items = list(chat.stream(FOLLOW_UP))
+    s = chat.stream(FOLLOW_UP)
+    items = [*s, s.answer]
     assert all(isinstance(i, str) for i in items[:-1]) and items[-1].trace["condense"] == "llm"
     assert items[-1].timings["condense_s"] <= items[-1].timings["first_token_s"] <= items[-1].timings["total_s"]
 

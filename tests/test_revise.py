@@ -28,7 +28,8 @@ def no_troops(req):
 def test_a_flagged_answer_is_replaced_by_a_better_second_try(engine, fake_llm):
     fake_llm.queue(DRAFT)
     fake_llm.default = no_troops
-    items = list(engine.stream(TROOPS))
+    s = engine.stream(TROOPS)
+    items = [*s, s.answer]
     a = items[-1]
     assert isinstance(a, Answer) and all(isinstance(i, str) for i in items[:-1])
     assert "".join(items[:-1]).startswith("Yes,")  # the reader saw the draft stream

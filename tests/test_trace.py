@@ -14,7 +14,8 @@ def cite_peskov(req):
 
 def test_the_final_streamed_answer_carries_the_trace(engine, fake_llm):
     fake_llm.default = cite_peskov
-    items = list(engine.stream(QUESTION))
+    s = engine.stream(QUESTION)
+    items = [*s, s.answer]
     a = items[-1]
     assert isinstance(a, Answer) and all(isinstance(i, str) for i in items[:-1])
     t = a.trace

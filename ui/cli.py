@@ -120,17 +120,14 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     from rag.engine import Engine
     from rag.render import render_answer
-    from core.types import Answer
 
     engine = Engine.from_settings(settings)
-    final: Answer | None = None
-    streaming = not args.json
-    for item in engine.stream(args.question, top_k=args.top_k):
-        if isinstance(item, Answer):
-            final = item
-        elif streaming and sys.stdout.isatty():
-            print(item, end="", flush=True)
-    assert final is not None
+    stream = engine.stream(args.question, top_k=args.top_k)
+    live = not args.json and sys.stdout.isatty()
+    for piece in stream:
+        if live:
+            print(piece, end="", flush=True)
+    final = stream.answer
     if args.json:
         print(final.to_json(indent=2))
     else:

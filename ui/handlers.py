@@ -62,15 +62,14 @@ class Page:
         text = ""
         try:
             session.chat.llm = self.backends.get(backend, model)
-            for item in session.chat.stream(message, top_k=int(top_k) if top_k else None):
-                if isinstance(item, Answer):
-                    session.answers.append(item)
-                    history[-1] = {"role": "assistant", "content": answer_html(item, len(session.answers))}
-                    yield self._turn(history, session)
-                else:  # only the chat changes while the text streams in
-                    text += item
-                    history[-1] = {"role": "assistant", "content": streaming_html(text)}
-                    yield history, gr.skip(), gr.skip(), gr.skip(), gr.skip(), session
+            stream = session.chat.stream(message, top_k=int(top_k) if top_k else None)
+            for piece in stream:  # only the chat changes while the text streams in
+                text += piece
+                history[-1] = {"role": "assistant", "content": streaming_html(text)}
+                yield history, gr.skip(), gr.skip(), gr.skip(), gr.skip(), session
+            session.answers.append(stream.answer)
+            history[-1] = {"role": "assistant", "content": answer_html(stream.answer, len(session.answers))}
+            yield self._turn(history, session)
         except NewsragError as e:
             history[-1] = {"role": "assistant", "content": message_html(str(e))}
             yield self._turn(history, session)
