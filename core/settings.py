@@ -7,6 +7,7 @@ Built once at the edge (CLI `main()`, `ui.create_app()`, or the first call of
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -71,6 +72,18 @@ class Settings(BaseSettings):
     keyword_k: int = Field(20, description="Candidates taken from the BM25 keyword search.")
     top_k: int = Field(4, description="Passages given to the LLM.")
     min_relevance: float = Field(0.20, description="Cosine similarity below which the best passage counts as irrelevant (question declined unless the passages name what it asks about).")
+    retrieval_stages: str = Field(
+        "dense,keyword,fuse,filter,numbers,window,recency,collapse",
+        description="Retrieval stages in order (rag/stages.py): sources, fusion, filters, boosts, copy collapse.",
+    )
+
+    # --- time
+    as_of: date | None = Field(None, description="Answer as of this date (YYYY-MM-DD): nothing published later is read; unset = today.")
+    time_features: bool = Field(True, description="Read dates: the as-of limit, time words in questions (\"this week\") and the recency prior. 0 = the old, timeless ranking.")
+    window_boost: float = Field(1.0, description="Fused score x (1 + this) for passages inside the window a question names (\"this week\").")
+    recency_weight: float = Field(0.2, description="Recency prior: fused score x (1 + weight x 2^(-age / half-life)); 0 turns it off.")
+    recency_latest_weight: float = Field(1.0, description="The recency weight when a question asks for the latest (\"latest\", \"currently\", \"now\").")
+    recency_half_life_days: float = Field(30.0, description="Age in days at which the recency boost halves.")
     revise: bool = Field(True, description="When the verifier flags a sentence, show the model the flags and ask once more; the answer with fewer flags is kept.")
 
     # --- ingest limits

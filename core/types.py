@@ -29,6 +29,8 @@ class Passage:
     url: str = ""
     path: str = ""
     sentences: tuple[tuple[int, int], ...] = ()  # sentence spans in the article
+    also_in: tuple[str, ...] = ()  # outlets that ran a copy of this passage (collapsed into it)
+    boosts: tuple[tuple[str, float], ...] = ()  # retrieval stage -> factor it applied to the score
 
     def sentence_texts(self) -> list[tuple[str, int, int]]:
         """(sentence, start, end) in article offsets; chunk text joins sentences with one space."""
@@ -96,6 +98,9 @@ class Answer:
     trace: dict[str, Any] | None = None
     repaired_citations: tuple[Repair, ...] = ()
     revision: Revision | None = None
+    as_of: str = ""  # the date the question was asked as of (ISO); nothing published later was read
+    window: dict[str, Any] | None = None  # the time window the question's words named, if any
+    freshness: str = ""  # how current the answer is: "Newest source: 2026-01-07 (The Washington Post)"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -8,23 +8,28 @@ same call drained. Backend failures end the stream with an `Answer` whose
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import threading
 import time
 from dataclasses import replace
+from datetime import date
 from typing import Any, Callable, Iterator
 
 from rag.citations import make_citation, parse_citations, sentences_with_citations
 from core.errors import NewsragError
+from core.filters import Filter
 from core.models.base import GenerationRequest, Generator, as_generator
 from rag.gate import GateResult, relevance_gate
 from rag.prompt import build_messages, is_decline, prompt_tokens, revision_messages
-from rag.retrieve import RetrievalConfig, Retriever
+from rag.freshness import freshness
+from rag.retrieve import TIMELESS_STAGES, Query, RetrievalConfig, Retriever
 from rag.stream import AnswerStream
 from core.settings import Settings
 from core.types import Answer, Passage, Revision
 from rag.verify import CitationVerifier
+from rag.when import Window, resolve
 from store import Store
 
 log = logging.getLogger(__name__)
@@ -45,9 +50,14 @@ class Engine:
         verifier: Verifier | None = None,
         verify: bool = True,
         revise: bool = True,
+        as_of: date | None = None,
+        time_aware: bool = True,
     ) -> None:
         """`verifier` checks each final Answer (default: `CitationVerifier` over `embedder`;
-        `verify=False` turns checking off). `revise`: a flagged answer gets one more try."""
+        `verify=False` turns checking off). `revise`: a flagged answer gets one more try.
+        `as_of`: the default as-of date (None: the day of each question). `time_aware=False`
+        reads no dates at all (no as-of limit, no time words, no recency): the old behaviour,
+        kept for comparison."""
         self.store = store
         self.embedder = embedder
         self.retriever = Retriever(store, embedder, retrieval)
@@ -55,6 +65,8 @@ class Engine:
         self.max_tokens = max_tokens
         self.verifier = verifier or (CitationVerifier(embedder) if verify else None)
         self.revise = revise
+        self.as_of = as_of
+        self.time_aware = time_aware
         self._llm = llm if isinstance(llm, Generator) else None
         self._llm_factory = None if self._llm else llm
         self._llm_lock = threading.Lock()
@@ -75,15 +87,16 @@ class Engine:
         if settings.chroma_url:  # a shared server: another NEWSRAG_HOME may have written (a full scan, so only then)
             for line in store.catch_up():
                 log.warning("%s", line)
-        retrieval = RetrievalConfig(settings.dense_k, settings.keyword_k, settings.top_k)
         return cls(
             store,
             embedder,
             as_generator(llm) if llm is not None else (lambda: make_llm(settings)),
-            retrieval,
+            retrieval_config(settings),
             settings.min_relevance,
             settings.llm_max_tokens,
             revise=settings.revise,
+            as_of=settings.as_of,
+            time_aware=settings.time_features,
         )
 
     @property
@@ -100,35 +113,58 @@ class Engine:
         return self.stream(question, **kw).answer
 
     def stream(
-        self, question: str, *, llm: Any = None, top_k: int | None = None, query: str | None = None
+        self, question: str, *, llm: Any = None, top_k: int | None = None, query: str | None = None,
+        filters: Filter | None = None, as_of: date | None = None,
     ) -> AnswerStream:
         """Retrieve now; the returned stream yields text pieces as generated and then
         holds the final Answer (verified, with its trace).
 
         `query` is the standalone form of `question` (a chat's condensed follow-up):
         it is what retrieval and the model see; the Answer keeps `question`.
+        `filters` narrow retrieval (dates, outlets, articles); `as_of` (default: the
+        engine's, else today) hides everything published after it, and the question's
+        time words ("this week") are read against it.
         """
         t0 = time.perf_counter()
         query = query or question
-        passages = self.retriever.retrieve(query, top_k)
+        q = self.plan(query, top_k, filters, as_of)
+        found = self.retriever.run(q)
         timings = {"retrieval_s": time.perf_counter() - t0}
-        return AnswerStream(tuple(passages), self._generate(question, query, passages, timings, t0, llm))
+        trace: dict[str, Any] = {
+            "question": question, "standalone_query": query,
+            "as_of": q.as_of.isoformat() if q.as_of else None,
+            "window": q.window.describe() if q.window else None,
+            "filters": q.where.describe(),
+            "stages": found.trace,
+        }
+        return AnswerStream(tuple(found.passages), self._generate(question, q, found.passages, timings, t0, llm, trace))
+
+    def plan(self, query: str, top_k: int | None, filters: Filter | None, as_of: date | None) -> Query:
+        """What retrieval runs with: the hard filter (the reader's, up to the as-of date) and the window."""
+        where = filters or Filter()
+        if not self.time_aware:
+            return Query(query, top_k or self.retriever.config.top_k, where)
+        day = as_of or self.as_of or date.today()
+        return Query(query, top_k or self.retriever.config.top_k, where.narrowed(until=day), resolve(query, day), day)
 
     def _generate(
-        self, question: str, query: str, passages: list[Passage], timings: dict[str, float], t0: float, llm: Any
+        self, question: str, q: Query, passages: list[Passage], timings: dict[str, float], t0: float, llm: Any,
+        trace: dict[str, Any],
     ) -> Iterator[str | Answer]:
+        query = q.text
+        finish = functools.partial(self._finish, window=q.window, as_of=q.as_of, trace=trace)
         gate = relevance_gate(query, passages, self.min_relevance)
-        trace = {"question": question, "standalone_query": query, "gate": _gate_trace(gate, self.min_relevance)}
+        trace["gate"] = _gate_trace(gate, self.min_relevance)
         if not gate.passed:
             timings["total_s"] = time.perf_counter() - t0
-            yield _traced(Answer(question, DECLINED, False, passages=tuple(passages), timings=timings, model="gate"), trace)
+            yield finish(Answer(question, DECLINED, False, passages=tuple(passages), timings=timings, model="gate"))
             return
         try:
             gen = as_generator(llm) if llm is not None else self.llm
         except NewsragError as e:
-            yield _traced(self._failed(question, passages, timings, t0, str(e)), trace)
+            yield finish(self._failed(question, passages, timings, t0, str(e)))
             return
-        messages = build_messages(query, passages)
+        messages = build_messages(query, passages, q.as_of)
         trace["prompt_tokens"] = prompt_tokens(messages)
         trace["prompt_tokens_method"] = PROMPT_TOKENS_METHOD
         request = GenerationRequest(messages, query, tuple(passages), self.max_tokens)
@@ -140,7 +176,7 @@ class Engine:
                 pieces.append(piece)
                 yield piece
         except NewsragError as e:
-            yield _traced(self._failed(question, passages, timings, t0, str(e), gen.name), trace)
+            yield finish(self._failed(question, passages, timings, t0, str(e), gen.name))
             return
         timings["generation_s"] = time.perf_counter() - t0 - timings["retrieval_s"]
         raw = "".join(pieces).strip()
@@ -155,7 +191,7 @@ class Engine:
                 answer = self._revise(gen, request, raw, answer)
                 timings["revise_s"] = time.perf_counter() - t1 - timings["verify_s"]
         timings["total_s"] = time.perf_counter() - t0
-        yield _traced(answer, trace)
+        yield finish(answer)
 
     def _revise(self, gen: Generator, request: GenerationRequest, raw: str, draft: Answer) -> Answer:
         """Show the model what the verifier flagged and ask once more; keep whichever answer has
@@ -176,6 +212,12 @@ class Engine:
         kept = second.answerable and _says_something(second.text) and len(second.unsupported) < len(draft.unsupported)
         revision = Revision(draft.text, draft.unsupported, second.text if text else "", kept)
         return replace(second if kept else draft, revision=revision)
+
+    def _finish(self, answer: Answer, *, window: Window | None, as_of: date | None, trace: dict[str, Any]) -> Answer:
+        answer = replace(
+            answer, as_of=as_of.isoformat() if as_of else "", window=window.describe() if window else None,
+        )
+        return _traced(replace(answer, freshness=freshness(answer, window)), trace)
 
     def _failed(self, question: str, passages: list[Passage], timings: dict[str, float], t0: float, msg: str, model: str = "") -> Answer:
         timings["total_s"] = time.perf_counter() - t0
@@ -220,6 +262,9 @@ def _traced(answer: Answer, trace: dict[str, Any]) -> Answer:
                 "dense_score": None if p.dense_score is None else round(p.dense_score, 4),
                 "keyword_rank": p.keyword_rank,
                 "keyword_score": None if p.keyword_score is None else round(p.keyword_score, 4),
+                "date": p.date,
+                "boosts": dict(p.boosts),
+                "also_in": list(p.also_in),
                 "cited_as": cited.get(p.n, []),
             }
             for p in answer.passages
@@ -236,6 +281,7 @@ def _traced(answer: Answer, trace: dict[str, Any]) -> Answer:
             "kept": answer.revision.kept,
         },
         "timings": {k: round(v, 3) for k, v in answer.timings.items()},
+        "freshness": answer.freshness,
     }
     return replace(answer, trace=trace)
 
@@ -259,4 +305,15 @@ def build_answer(question: str, raw: str, passages: list[Passage], timings: dict
         timings=timings,
         model=model,
         dropped_citations=parsed.dropped,
+    )
+
+
+def retrieval_config(settings: Settings) -> RetrievalConfig:
+    stages = tuple(s.strip() for s in settings.retrieval_stages.split(",") if s.strip())
+    if not settings.time_features:
+        stages = tuple(s for s in stages if s in TIMELESS_STAGES)
+    return RetrievalConfig(
+        settings.dense_k, settings.keyword_k, settings.top_k, window_boost=settings.window_boost,
+        recency_weight=settings.recency_weight, recency_latest_weight=settings.recency_latest_weight,
+        recency_half_life_days=settings.recency_half_life_days, stages=stages,
     )

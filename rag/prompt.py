@@ -8,6 +8,7 @@ or a tag is neutralised, and the rules say to ignore instructions inside passage
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from core.models.base import DECLINE
 from core.types import Passage
@@ -52,10 +53,12 @@ def passage_block(p: Passage) -> str:
     return f"[{p.n}] ({meta})\n{fence(p.text)}"
 
 
-def build_messages(question: str, passages: list[Passage]) -> list[dict[str, str]]:
+def build_messages(question: str, passages: list[Passage], as_of: date | None = None) -> list[dict[str, str]]:
     body = "\n\n".join(passage_block(p) for p in passages)
     # Measured: ending on "Answer with [n] citations:" made the 1.5B model reply "[1]" alone.
-    user = f"Passages:\n{body}\n\nQuestion: {question}"
+    # The as-of date goes in the user turn, not the system one: the fixed prefix stays cached.
+    when = f"Today is {as_of:%A, %B %-d, %Y}. " if as_of else ""
+    user = f"Passages:\n{body}\n\n{when}Question: {question}"
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
 
 

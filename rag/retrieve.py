@@ -1,26 +1,36 @@
-"""Hybrid retrieval: dense (Chroma) + keyword (BM25), fused by reciprocal rank.
+"""Retrieval as a list of stages over one list of candidates.
 
-Then, among the best fused candidates, a passage holding the numbers the
-question asks about ("in 2019", "season 4", "Q1 2021") is preferred: news
-questions hinge on them, and on-topic passages about another year are the
-commonest wrong answer (RGB: Hits@3 0.76 -> 0.81, see bench/README.md).
-Near-duplicate passages (syndicated copies of one story) are collapsed so
-they cannot fill the top-k.
+A stage takes the query and the candidates and returns candidates
+(`rag.stages`). The default list, chosen by `Settings.retrieval_stages`:
+
+    dense, keyword      candidate sources; filters pushed down to the store
+    fuse                reciprocal rank fusion of every ranked list
+    filter              drops anything the filter does not admit (a check on the sources)
+    numbers             prefers passages holding the numbers the question asks about
+    window              prefers passages from the window the question's time words name
+    recency             among equally relevant passages, the newer one wins
+    collapse            copies of one story count once, listing the outlets that ran it
+
+A stage is one class registered by name in `rag.stages.STAGES`; adding one
+to the list is one line of configuration. Each stage's effect is traced.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, replace
-from typing import Any
+import time
+from dataclasses import dataclass, field, replace
+from datetime import date
+from typing import Any, Sequence
 
 from core.articles import ChunkRecord
+from core.filters import Filter, from_day_number
 from core.types import Passage
+from rag.when import Window
 from store import Store
-from store.keyword import tokenize
-from store.store import keyword_text
 
 RRF_K = 60
+DEFAULT_STAGES = ("dense", "keyword", "fuse", "filter", "numbers", "window", "recency", "collapse")
+TIMELESS_STAGES = ("dense", "keyword", "fuse", "filter", "numbers", "collapse")
 
 
 @dataclass(frozen=True)
@@ -28,104 +38,110 @@ class RetrievalConfig:
     dense_k: int = 40  # candidates from the vector search
     keyword_k: int = 20  # candidates from BM25
     top_k: int = 4  # passages returned
-    dedupe_jaccard: float = 0.8  # 3-gram Jaccard at which a passage counts as a copy of a better one
+    dedupe_jaccard: float = 0.8  # 3-gram overlap at which a passage counts as a copy of a better one
     keyword: bool = True  # False: dense only
     rrf_k: int = RRF_K  # reciprocal rank fusion constant: 1 / (rrf_k + rank)
     number_boost: float = 1.0  # fused score x (1 + number_boost x share of the question's numbers present)
     rerank_depth: int = 20  # fused candidates considered (at least 4 x top_k, room for collapsed copies)
+    window_k: int = 12  # candidates taken from inside a question's time window, per source
+    window_boost: float = 1.0  # fused score x (1 + window_boost) inside the window
+    recency_weight: float = 0.2  # fused score x (1 + weight x 2^(-age / half-life))
+    recency_latest_weight: float = 1.0  # the same, when the question asks for the latest
+    recency_half_life_days: float = 30.0
+    stages: tuple[str, ...] = DEFAULT_STAGES
+
+
+@dataclass
+class Candidate:
+    chunk_id: str
+    hit: Any = None  # store.chroma.Hit once fetched
+    score: float = 0.0
+    ranks: dict[str, int] = field(default_factory=dict)  # list name -> 1-based rank in it
+    scores: dict[str, float] = field(default_factory=dict)  # list name -> that list's own score
+    boosts: dict[str, float] = field(default_factory=dict)  # stage -> factor applied to the fused score
+    also_in: list[str] = field(default_factory=list)  # outlets of collapsed copies
+
+    @property
+    def record(self) -> ChunkRecord:
+        return ChunkRecord.from_meta(self.hit.meta)
+
+
+@dataclass
+class Query:
+    text: str
+    top_k: int
+    where: Filter = Filter()  # hard limits: the reader's filters and the as-of date
+    window: Window | None = None  # preferred dates, from the question's time words
+    as_of: date | None = None
+    vector: list[float] | None = None  # the question's embedding, computed once
+
+
+@dataclass
+class Retrieval:
+    passages: list[Passage]
+    trace: list[dict[str, Any]]
 
 
 class Retriever:
     def __init__(self, store: Store, embedder: Any, config: RetrievalConfig = RetrievalConfig()) -> None:
+        from rag.stages import build_stages
+
         self.store = store
         self.embedder = embedder
         self.config = config
+        self.stages = build_stages(config, store, embedder)
 
-    def retrieve(self, query: str, top_k: int | None = None) -> list[Passage]:
-        """The best `top_k` passages, numbered 1..k, with every score that ranked them."""
-        cfg = self.config
-        k = top_k or cfg.top_k
-        vector = self.embedder.get_query_embedding(query)
-        dense = self.store.dense(vector, cfg.dense_k)
-        keyword = self.store.lexical(query, cfg.keyword_k) if cfg.keyword else []
-        fused: dict[str, float] = {}
-        info: dict[str, dict[str, Any]] = {}
-        for rank, hit in enumerate(dense, 1):
-            fused[hit.chunk_id] = fused.get(hit.chunk_id, 0.0) + 1.0 / (cfg.rrf_k + rank)
-            info.setdefault(hit.chunk_id, {}).update(dense_rank=rank, dense_score=hit.score, hit=hit)
-        for rank, (cid, score) in enumerate(keyword, 1):
-            fused[cid] = fused.get(cid, 0.0) + 1.0 / (cfg.rrf_k + rank)
-            info.setdefault(cid, {}).update(keyword_rank=rank, keyword_score=score)
-        ranked = sorted(fused, key=lambda c: -fused[c])[: max(cfg.rerank_depth, k * 4)]
-        missing = [c for c in ranked if "hit" not in info[c]]
-        for hit in self.store.get(missing):
-            info[hit.chunk_id]["hit"] = hit
-        ranked = [c for c in ranked if "hit" in info[c]]  # a keyword entry Chroma no longer has
-        wanted = numbers(query)
-        if wanted and cfg.number_boost:
-            for c in ranked:
-                fused[c] *= 1.0 + cfg.number_boost * number_share(wanted, info[c]["hit"])
-            ranked.sort(key=lambda c: -fused[c])
-        out: list[Passage] = []
-        seen: list[set[str]] = []
-        for cid in ranked:
-            hit = info[cid]["hit"]
-            words = _shingles(hit.text)
-            if any(_jaccard(words, s) >= cfg.dedupe_jaccard for s in seen):
-                continue
-            seen.append(words)
-            out.append(_passage(len(out) + 1, hit, fused[cid], info[cid]))
-            if len(out) == k:
-                break
-        return out
+    def run(self, query: Query) -> Retrieval:
+        """The best `query.top_k` passages, numbered 1..k, with every score that ranked them."""
+        cands: list[Candidate] = []
+        trace = []
+        for stage in self.stages:
+            t0 = time.perf_counter()
+            n_in = len(cands)
+            cands = stage(query, cands)
+            trace.append({
+                "stage": stage.name, "in": n_in, "out": len(cands), "ms": round(1000 * (time.perf_counter() - t0), 1),
+                "top": [c.chunk_id for c in cands[: query.top_k]],
+            })
+        cands = [c for c in cands if c.hit is not None][: query.top_k]
+        return Retrieval([_passage(i, c) for i, c in enumerate(cands, 1)], trace)
+
+    def retrieve(
+        self, query: str, top_k: int | None = None, where: Filter | None = None, window: Window | None = None,
+        as_of: date | None = None,
+    ) -> list[Passage]:
+        q = Query(query, top_k or self.config.top_k, where or Filter(), window, as_of)
+        return self.run(q).passages
 
     def best_dense_score(self, passages: list[Passage]) -> float:
         return max((p.dense_score for p in passages if p.dense_score is not None), default=0.0)
 
 
-def numbers(text: str) -> set[str]:
-    """The number tokens of a text as the keyword index sees them ("2019", "q1", "4" for "fourth")."""
-    return {t for t in tokenize(text) if any(ch.isdigit() for ch in t)}
-
-
-def number_share(wanted: set[str], hit: Any) -> float:
-    """Share of `wanted` numbers in the passage or its header (title, outlet, date)."""
-    have = set(tokenize(keyword_text(hit.text, hit.meta)))
-    return len(wanted & have) / len(wanted)
-
-
-def _passage(n: int, hit: Any, score: float, info: dict[str, Any]) -> Passage:
-    r = ChunkRecord.from_meta(hit.meta)
+def _passage(n: int, c: Candidate) -> Passage:
+    r = c.record
     return Passage(
         n=n,
-        chunk_id=hit.chunk_id,
+        chunk_id=c.chunk_id,
         article_id=r.article_id,
         title=r.title,
         source=r.source,
-        date=r.date,
-        text=hit.text,
+        date=r.date or (str(from_day_number(r.day)) if from_day_number(r.day) else ""),
+        text=c.hit.text,
         start=r.start,
         end=r.end,
-        score=score,
-        dense_score=info.get("dense_score"),
-        dense_rank=info.get("dense_rank"),
-        keyword_score=info.get("keyword_score"),
-        keyword_rank=info.get("keyword_rank"),
+        score=c.score,
+        dense_score=c.scores.get("dense"),
+        dense_rank=c.ranks.get("dense"),
+        keyword_score=c.scores.get("keyword"),
+        keyword_rank=c.ranks.get("keyword"),
         byline=r.byline,
         url=r.url,
         path=r.path,
         sentences=r.sentences,
+        also_in=tuple(c.also_in),
+        boosts=tuple(sorted((k, round(v, 4)) for k, v in c.boosts.items())),
     )
 
 
-def renumber(passages: list[Passage]) -> list[Passage]:
+def renumber(passages: Sequence[Passage]) -> list[Passage]:
     return [replace(p, n=i) for i, p in enumerate(passages, 1)]
-
-
-def _shingles(text: str) -> set[str]:
-    words = re.findall(r"\w+", text.lower())
-    return {" ".join(words[i : i + 3]) for i in range(max(1, len(words) - 2))}
-
-
-def _jaccard(a: set[str], b: set[str]) -> float:
-    return len(a & b) / max(1, len(a | b))

@@ -16,6 +16,7 @@ from typing import Any, Sequence
 from urllib.parse import urlparse
 
 from core.errors import StoreError
+from core.filters import Filter
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,22 @@ def collection_name(base: str, embedder_identity: str) -> str:
     slug = re.sub(r"[^a-zA-Z0-9]+", "-", embedder_identity.split(":")[1] if ":" in embedder_identity else embedder_identity)
     digest = hashlib.sha256(embedder_identity.encode()).hexdigest()[:8]
     return f"{base}-{slug.strip('-')[:40]}-{digest}".lower()
+
+
+def where_clause(flt: Filter | None) -> dict[str, Any] | None:
+    """A Filter as Chroma's `where` over the chunk record (`core.articles.ChunkRecord`)."""
+    if flt is None or flt.empty:
+        return None
+    conds: list[dict[str, Any]] = []
+    if flt.since is not None:
+        conds.append({"day": {"$gte": flt.since_day}})
+    if flt.until is not None:
+        conds.append({"day": {"$lte": flt.until_day}})
+    if flt.sources:
+        conds.append({"$or": [{"source_key": {"$in": list(flt.sources)}}, {"host": {"$in": list(flt.sources)}}]})
+    if flt.article_ids:
+        conds.append({"article_id": {"$in": list(flt.article_ids)}})
+    return conds[0] if len(conds) == 1 else {"$and": conds}
 
 
 def make_client(home: Path, url: str | None = None) -> Any:
@@ -115,11 +132,15 @@ class ChunkStore:
     def article_chunks(self, article_id: str) -> dict[str, Any]:
         return self._col.get(where={"article_id": article_id}, include=["metadatas"])
 
-    def query(self, vector: Sequence[float], k: int) -> list[Hit]:
+    def query(self, vector: Sequence[float], k: int, where: Filter | None = None) -> list[Hit]:
+        """The `k` nearest chunks among those `where` admits (pushed down to Chroma)."""
         n = self.count()
         if n == 0:
             return []
-        res = self._col.query(query_embeddings=[list(map(float, vector))], n_results=min(k, n), include=["documents", "metadatas", "distances"])
+        res = self._col.query(
+            query_embeddings=[list(map(float, vector))], n_results=min(k, n), where=where_clause(where),
+            include=["documents", "metadatas", "distances"],
+        )
         return [
             Hit(cid, doc or "", meta or {}, 1.0 - float(dist))
             for cid, doc, meta, dist in zip(res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0])

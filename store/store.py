@@ -25,6 +25,7 @@ from typing import Any, Iterator, Sequence
 
 from core.articles import Article, Chunk, ChunkRecord
 from core.errors import StoreError
+from core.filters import Filter
 from store.chroma import ChunkStore, Hit, collection_name, make_client
 from store.keyword import KeywordIndex, chunk_key, fingerprint
 from store.lock import WriterLock
@@ -139,14 +140,24 @@ class Store:
         return self.keyword.stored_fingerprint() != self.chroma_fingerprint()
 
     # --- reads
-    def dense(self, vector: Sequence[float], k: int) -> list[Hit]:
-        return self.chunks.query(vector, k)
+    def dense(self, vector: Sequence[float], k: int, where: Filter | None = None) -> list[Hit]:
+        return self.chunks.query(vector, k, where)
 
-    def lexical(self, query: str, k: int) -> list[tuple[str, float]]:
-        return self.keyword.search(query, k)
+    def lexical(self, query: str, k: int, where: Filter | None = None) -> list[tuple[str, float]]:
+        if where is None or where.empty:
+            return self.keyword.search(query, k)
+        # The filter is applied to a deeper list, checked against Chroma's records.
+        hits = self.keyword.search(query, k * 8)
+        keep = {h.chunk_id for h in self.chunks.get([c for c, _ in hits]) if _admits(where, h.meta)}
+        return [(c, s) for c, s in hits if c in keep][:k]
 
     def get(self, ids: list[str]) -> list[Hit]:
         return self.chunks.get(ids)
 
     def is_empty(self) -> bool:
         return self.chunks.count() == 0
+
+
+def _admits(flt: Filter, meta: dict[str, Any]) -> bool:
+    r = ChunkRecord.from_meta(meta)
+    return flt.matches(r.day, r.source, r.host, r.article_id)

@@ -5,7 +5,8 @@ collapse, and the number preference."""
 import numpy as np
 
 from ingest import ingest, remove
-from rag.retrieve import RetrievalConfig, Retriever, _jaccard, _shingles, numbers
+from rag.retrieve import RetrievalConfig, Retriever
+from rag.stages import numbers, overlap as _jaccard, shingles as _shingles
 from store import Store
 from store.keyword import tokenize
 
