@@ -7,8 +7,10 @@ reused: models load once per process.
 from __future__ import annotations
 
 import threading
+from datetime import date
 from typing import Any
 
+from core.filters import Filter
 from rag.engine import Engine
 from rag.stream import AnswerStream
 from core.settings import Settings
@@ -26,11 +28,21 @@ def default_engine(settings: Settings | None = None) -> Engine:
         return _engine
 
 
-def answer(question: str, *, llm: Any = None, engine: Engine | None = None, top_k: int | None = None) -> Answer:
-    """Answer `question` from the ingested articles, with parsed citations."""
-    return (engine or default_engine()).answer(question, llm=llm, top_k=top_k)
+def answer(
+    question: str, *, llm: Any = None, engine: Engine | None = None, top_k: int | None = None,
+    filters: Filter | None = None, as_of: date | None = None,
+) -> Answer:
+    """Answer `question` from the ingested articles, with parsed citations.
+
+    `filters` narrow what is read (`Filter(since=, until=, sources=(...))`); `as_of`
+    (default: NEWSRAG_AS_OF, else today) hides everything published after it.
+    """
+    return stream_answer(question, llm=llm, engine=engine, top_k=top_k, filters=filters, as_of=as_of).answer
 
 
-def stream_answer(question: str, *, llm: Any = None, engine: Engine | None = None, top_k: int | None = None) -> AnswerStream:
+def stream_answer(
+    question: str, *, llm: Any = None, engine: Engine | None = None, top_k: int | None = None,
+    filters: Filter | None = None, as_of: date | None = None,
+) -> AnswerStream:
     """Text pieces as they are generated; then `.answer` holds the final `Answer`."""
-    return (engine or default_engine()).stream(question, llm=llm, top_k=top_k)
+    return (engine or default_engine()).stream(question, llm=llm, top_k=top_k, filters=filters, as_of=as_of)

@@ -15,8 +15,10 @@ import logging
 import re
 import time
 from dataclasses import replace
+from datetime import date
 from typing import Any
 
+from core.filters import Filter
 from rag.engine import Engine
 from core.models.base import GenerationRequest, Generator, as_generator
 from rag.prompt import is_decline
@@ -77,7 +79,13 @@ def clean_rewrite(text: str, message: str) -> str | None:
 
 
 class Chat:
-    def __init__(self, engine: Engine | None = None, *, llm: Any = None, max_history_tokens: int = 1000) -> None:
+    def __init__(
+        self, engine: Engine | None = None, *, llm: Any = None, max_history_tokens: int = 1000,
+        as_of: date | None = None, filters: Filter | None = None,
+    ) -> None:
+        """`as_of` and `filters` hold for every question of the session (see `rag.answer`)."""
+        self.as_of = as_of
+        self.filters = filters
         if engine is None:
             from rag.api import default_engine
 
@@ -98,7 +106,9 @@ class Chat:
             self._remember(message, answer)
             return answer
 
-        return self.engine.stream(message, llm=self.llm, top_k=top_k, query=standalone).then(finish)
+        return self.engine.stream(
+            message, llm=self.llm, top_k=top_k, query=standalone, filters=self.filters, as_of=self.as_of
+        ).then(finish)
 
     def ask(self, message: str, **kw: Any) -> Answer:
         return self.stream(message, **kw).answer

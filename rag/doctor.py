@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.articles import RECORD_VERSION
 from core.errors import NewsragError
 from core.settings import Settings
 
@@ -102,6 +103,11 @@ def check_store(settings: Settings, embedder: Any, fix: bool, found: Findings) -
         if fix and not result.ok:
             found.fixed.extend(repair(store))
             result = audit(store)
+        if (v := store.record_version()) < RECORD_VERSION:
+            if fix:
+                found.fixed.append(f"migrated {store.migrate()} chunk records from layout v{v} to v{RECORD_VERSION} (numeric dates)")
+            else:
+                found.problems.append(f"chunk records are in layout v{v}, this newsrag reads v{RECORD_VERSION}: `newsrag doctor --fix` migrates them")
     found.problems.extend(result.problems())
     if result.ok:
         found.ok.append(

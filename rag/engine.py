@@ -8,6 +8,7 @@ same call drained. Backend failures end the stream with an `Answer` whose
 
 from __future__ import annotations
 
+import copy
 import functools
 import logging
 import re
@@ -84,6 +85,7 @@ class Engine:
             chroma_url=settings.chroma_url,
             lock_timeout=settings.lock_timeout,
         )
+        store.ensure_current()  # a store written by an older newsrag is migrated before it is read
         if settings.chroma_url:  # a shared server: another NEWSRAG_HOME may have written (a full scan, so only then)
             for line in store.catch_up():
                 log.warning("%s", line)
@@ -98,6 +100,13 @@ class Engine:
             as_of=settings.as_of,
             time_aware=settings.time_features,
         )
+
+    def variant(self, retrieval: RetrievalConfig, *, time_aware: bool) -> "Engine":
+        """This engine (same store, models and checks) with another retrieval: for side-by-side measures."""
+        other = copy.copy(self)
+        other.retriever = Retriever(self.store, self.embedder, retrieval)
+        other.time_aware = time_aware
+        return other
 
     @property
     def llm(self) -> Generator:

@@ -115,6 +115,10 @@ class ChunkStore:
                 return out
             offset += batch
 
+    def update_metadatas(self, ids: list[str], metas: list[dict[str, Any]]) -> None:
+        if ids:
+            self._col.update(ids=ids, metadatas=metas)
+
     def delete_ids(self, ids: list[str], batch: int = 1000) -> None:
         for i in range(0, len(ids), batch):
             self._col.delete(ids=ids[i : i + batch])

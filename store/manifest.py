@@ -28,6 +28,7 @@ CREATE TABLE IF NOT EXISTS articles (
 );
 CREATE TABLE IF NOT EXISTS files (path TEXT NOT NULL, article_id TEXT NOT NULL, PRIMARY KEY (path, article_id));
 CREATE TABLE IF NOT EXISTS pending (article_id TEXT PRIMARY KEY, since TEXT DEFAULT CURRENT_TIMESTAMP);
+CREATE TABLE IF NOT EXISTS store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
@@ -131,6 +132,15 @@ class Manifest:
             db.execute("DELETE FROM pending WHERE article_id=?", (article_id,))
             db.execute("DELETE FROM articles WHERE id=?", (article_id,))
             db.execute("DELETE FROM files WHERE article_id=?", (article_id,))
+
+    def get_meta(self, key: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM store_meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO store_meta (key, value) VALUES (?, ?)", (key, value))
 
     def close(self) -> None:
         self._db.close()

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from core.articles import Article, Chunk, ChunkRecord
+from core.articles import RECORD_VERSION, Article, Chunk, ChunkRecord
 from core.errors import StoreError
 from core.filters import Filter
 from store.chroma import ChunkStore, Hit, collection_name, make_client
@@ -72,7 +72,48 @@ class Store:
         with WriterLock(self.lock_path, self.lock_timeout) as lock:
             if recover:
                 self.recover()
+                self.migrate()
             yield lock
+
+    # --- the chunk record's layout (core.articles.RECORD_VERSION)
+    def record_version(self) -> int:
+        """The layout the chunks in Chroma are written in; an empty store is current."""
+        v = self.manifest.get_meta("record_version")
+        if v is None and self.chunks.count() == 0:
+            self.manifest.set_meta("record_version", str(RECORD_VERSION))
+            return RECORD_VERSION
+        return int(v or 1)
+
+    def migrate(self, batch: int = 2000) -> int:
+        """Rewrite every chunk record in the current layout (hold `writer()`); returns how many.
+
+        Version 1 stored dates only as text, which Chroma cannot range over: each record gets
+        its numeric `day`, `source_key` and `host` from the fields it already has. Idempotent:
+        a migration cut short is finished by the next one.
+        """
+        if self.record_version() >= RECORD_VERSION:
+            return 0
+        scanned = self.chunks.scan()
+        for i in range(0, len(scanned), batch):
+            part = scanned[i : i + batch]
+            self.chunks.update_metadatas([cid for cid, _ in part], [ChunkRecord.from_meta(m).to_meta() for _, m in part])
+        self.manifest.set_meta("record_version", str(RECORD_VERSION))
+        log.warning("migrated %d chunk records to layout %d (numeric publication dates)", len(scanned), RECORD_VERSION)
+        return len(scanned)
+
+    def ensure_current(self) -> None:
+        """For a process about to answer: migrate an older store now, or say how to."""
+        if self.record_version() >= RECORD_VERSION:
+            return
+        try:
+            with WriterLock(self.lock_path, 0):
+                self.migrate()
+        except StoreError:
+            raise StoreError(
+                f"the store in {self.home} was written by an older newsrag (chunk records v{self.record_version()}, "
+                f"this version reads v{RECORD_VERSION}) and needs a one-time migration, which waits for the running ingest: "
+                "run `newsrag doctor --fix` once it has finished"
+            ) from None
 
     def recover(self) -> list[str]:
         """Undo half-written articles (hold `writer()`); returns their ids. A re-ingest redoes them."""

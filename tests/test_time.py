@@ -149,3 +149,20 @@ def test_filters_by_source_and_dates_are_pushed_down(dated, embedder, fake_llm):
     assert {h.meta["source"] for h in dated.dense(vec, 10, Filter(since=date(2026, 1, 1)))} == {"The Riverton Gazette", "Coastal Wire"}
     ids = [c for c, _ in dated.lexical("harbour director", 10, Filter(until=date(2025, 12, 31)))]
     assert ids and all(h.meta["date"] == "2025-03-02" for h in dated.get(ids))
+
+
+def test_a_store_written_before_numeric_dates_is_migrated(dated, embedder, fake_llm):
+    """Layout v1 kept dates as text only: opening it for answers migrates it, and date filters work."""
+    from core.articles import RECORD_VERSION
+
+    scanned = dated.chunks.scan()
+    gone = dict.fromkeys(("day", "source_key", "host", "date_source", "page", "v"))  # None deletes a key in Chroma
+    dated.chunks.update_metadatas([cid for cid, _ in scanned], [gone for _ in scanned])
+    assert all("day" not in m for _, m in dated.chunks.scan())
+    dated.manifest.set_meta("record_version", "1")
+    assert dated.record_version() == 1
+    dated.ensure_current()
+    assert dated.record_version() == RECORD_VERSION
+    assert all(m["day"] == day_number(m["date"]) for _, m in dated.chunks.scan())
+    a = engine_for(dated, embedder, fake_llm).answer("Who is the latest harbour director of Riverton?", as_of=date(2025, 6, 1))
+    assert a.passages and all(p.date == "2025-03-02" for p in a.passages)

@@ -63,6 +63,12 @@ def create_app(engine: Engine, settings: Settings, llms: Registry | None = None)
                             clear_btn = gr.Button("Clear conversation", elem_id="nr-clear")
                         questions = corpus.example_questions(engine.store.manifest.articles())
                         examples = gr.Dataset(label="Example questions", components=[box], samples=[[q] for q in questions], visible=bool(questions), elem_id="nr-examples")
+                        with gr.Accordion("When and where: as-of date, date range, outlets", open=False, elem_id="nr-when"):
+                            with gr.Row():
+                                as_of = gr.DateTime(include_time=False, type="string", label="As of (empty = today)", elem_id="nr-asof")
+                                since = gr.DateTime(include_time=False, type="string", label="Since", elem_id="nr-since")
+                                until = gr.DateTime(include_time=False, type="string", label="Until", elem_id="nr-until")
+                            outlets = gr.Textbox(label="Outlets or web hosts, comma-separated (empty = all)", elem_id="nr-outlets")
                         with gr.Accordion("Trace: how the answer was made", open=False, elem_id="nr-trace"):
                             trace = gr.HTML(trace_html(None))
                     with gr.Column(scale=2):
@@ -96,7 +102,7 @@ def create_app(engine: Engine, settings: Settings, llms: Registry | None = None)
                 )
 
         chat_outputs = [chatbot, box, sources, trace, plain, session]
-        chat_inputs = [box, chatbot, session, backend, model, top_k]
+        chat_inputs = [box, chatbot, session, backend, model, top_k, as_of, since, until, outlets]
         answer_kw = dict(concurrency_limit=settings.concurrency, concurrency_id="answer")
         ask.click(page.respond, chat_inputs, chat_outputs, api_name="ask", **answer_kw)
         box.submit(page.respond, chat_inputs, chat_outputs, api_name=False, **answer_kw)

@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,10 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help="print the Answer as JSON")
     s.add_argument("--top-k", type=int, default=None)
     s.add_argument("--trace", action="store_true", help="show how the answer was made")
+    s.add_argument("--as-of", type=_day, default=None, metavar="YYYY-MM-DD", help="answer as of this date: nothing published later is read (default: NEWSRAG_AS_OF, else today)")
+    s.add_argument("--since", type=_day, default=None, metavar="YYYY-MM-DD", help="read only articles published on or after this date")
+    s.add_argument("--until", type=_day, default=None, metavar="YYYY-MM-DD", help="read only articles published on or before this date")
+    s.add_argument("--source", action="append", default=[], metavar="OUTLET_OR_HOST", help="read only this outlet or web host (repeatable)")
     s.set_defaults(func=cmd_ask)
 
     s = sub.add_parser("chat", help="open the chat page (ingests the sample corpus into an empty store)")
@@ -74,6 +79,13 @@ def _parser() -> argparse.ArgumentParser:
     register_eval(sub)
     register_doctor(sub)
     return p
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date: write it as YYYY-MM-DD, e.g. 2026-01-07") from None
 
 
 def _ingest_parts(settings: Settings) -> tuple[Any, Any, Any]:
@@ -119,10 +131,12 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     from rag.engine import Engine
+    from core.filters import Filter
     from rag.render import render_answer
 
     engine = Engine.from_settings(settings)
-    stream = engine.stream(args.question, top_k=args.top_k)
+    filters = Filter(since=args.since, until=args.until, sources=tuple(args.source))
+    stream = engine.stream(args.question, top_k=args.top_k, filters=filters, as_of=args.as_of)
     live = not args.json and sys.stdout.isatty()
     for piece in stream:
         if live:

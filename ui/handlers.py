@@ -10,17 +10,21 @@ from __future__ import annotations
 
 import logging
 import os
+from datetime import date, datetime
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from rag.chat import Chat
 from rag.engine import Engine
-from core.errors import NewsragError
+from core.errors import ConfigError, NewsragError
+from core.filters import Filter
 from core.settings import Settings
 from core.types import Answer
 from ui import corpus
 from ui.backends import Backends, Registry, key_status
-from ui.render import answer_html, message_html, plain_text, report_html, sources_html, streaming_html, trace_html
+from ui.render import (
+    answer_html, message_html, pending_sources_html, plain_text, report_html, sources_html, streaming_html, trace_html,
+)
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +52,7 @@ class Page:
     def respond(
         self, message: str, history: list[dict[str, Any]] | None, session: Session | None,
         backend: str | None = None, model: str | None = None, top_k: float | None = None,
+        as_of: Any = None, since: Any = None, until: Any = None, sources: str | None = None,
     ) -> Iterator[tuple[Any, ...]]:
         import gradio as gr
 
@@ -62,7 +67,11 @@ class Page:
         text = ""
         try:
             session.chat.llm = self.backends.get(backend, model)
+            session.chat.as_of = page_date(as_of, "As of")
+            session.chat.filters = Filter(page_date(since, "Since"), page_date(until, "Until"), tuple(_outlets(sources)))
             stream = session.chat.stream(message, top_k=int(top_k) if top_k else None)
+            # the passages are known before the model starts: show them at once
+            yield history, gr.skip(), pending_sources_html(message, stream.passages, session.answers), gr.skip(), gr.skip(), session
             for piece in stream:  # only the chat changes while the text streams in
                 text += piece
                 history[-1] = {"role": "assistant", "content": streaming_html(text)}
@@ -138,3 +147,19 @@ class Page:
     def describe_backend(self, name: str | None) -> str:
         name = name or self.settings.llm
         return f"{self.backends.describe(name)}. For hosted backends: {key_status(self.settings)}; keys come only from the environment or `.env`."
+
+
+def page_date(value: Any, label: str) -> date | None:
+    """A date from the page's date control (a "YYYY-MM-DD" string, a timestamp, or empty)."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, (int, float)):
+        return datetime.fromtimestamp(value).date()
+    try:
+        return date.fromisoformat(str(value).strip()[:10])
+    except ValueError:
+        raise ConfigError(f"{label}: {value!r} is not a date; pick one or write it as YYYY-MM-DD") from None
+
+
+def _outlets(text: str | None) -> list[str]:
+    return [s.strip() for s in (text or "").split(",") if s.strip()]

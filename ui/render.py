@@ -15,7 +15,7 @@ import re
 from typing import Any, Sequence
 
 from ingest import IngestReport
-from rag.render import revision_note
+from rag.render import revision_note, trace_view
 from core.types import Answer, Citation, Passage
 
 WELCOME = (
@@ -36,8 +36,9 @@ def answer_html(a: Answer, turn: int) -> str:
             f'<div class="nr-error"><b>The model could not answer.</b> {html.escape(a.error)}'
             "<br>The retrieved passages are shown under Sources.</div>"
         )
+    fresh = f'<div class="nr-fresh">🕒 {html.escape(a.freshness)}</div>' if a.freshness else ""
     if not a.answerable:
-        return f'<div class="nr-declined"><span class="nr-badge">not in the articles</span> {html.escape(a.text)}</div>'
+        return f'<div class="nr-declined"><span class="nr-badge">not in the articles</span> {html.escape(a.text)}</div>{fresh}'
     text = re.sub(r"\[(\d+)\]", lambda m: cite_link(turn, int(m.group(1))), html.escape(a.text))
     warn = "".join(
         '<div class="nr-warn">⚠ Not supported by '
@@ -49,7 +50,7 @@ def answer_html(a: Answer, turn: int) -> str:
     )
     note = revision_note(a.revision)
     revised = f'<div class="nr-revised">↻ {html.escape(note[0].upper() + note[1:])}</div>' if note else ""
-    return f'<div class="nr-answer">{text}</div>{revised}{warn}'
+    return f'<div class="nr-answer">{text}</div>{fresh}{revised}{warn}'
 
 
 def cite_link(turn: int, n: int) -> str:
@@ -71,6 +72,16 @@ def sources_html(answers: Sequence[Answer]) -> str:
     return "".join(parts)
 
 
+def pending_sources_html(question: str, passages: Sequence[Passage], answers: Sequence[Answer]) -> str:
+    """While the model writes: the passages it is reading, above the earlier turns' sources."""
+    t = len(answers) + 1
+    cards = "".join(_passage_card(p) for p in passages) or '<div class="nr-empty">No passages found.</div>'
+    head = f'<div class="nr-sub">Retrieved passages — the answer is being written; cited ones are marked when it is done</div>'
+    turn = f'<details class="nr-turn nr-pending" id="nr-turn-{t}" open><summary>{t}. {html.escape(question)}</summary>{head}{cards}</details>'
+    earlier = sources_html(answers) if answers else ""
+    return turn + earlier.replace(" open>", ">", 1)
+
+
 def _turn_sources(a: Answer, turn: int) -> str:
     if a.citations and not a.error:
         return "".join(_citation_card(c, _passage(a, c), turn) for c in a.citations)
@@ -84,8 +95,10 @@ def _passage(a: Answer, c: Citation) -> Passage | None:
     return next((p for p in a.passages if p.n == c.passage), None)
 
 
-def _meta(title: str, source: str, date: str, byline: str = "") -> str:
-    bits = " · ".join(html.escape(x) for x in (source, date, byline) if x)
+def _meta(title: str, source: str, date: str, byline: str = "", also_in: Sequence[str] = ()) -> str:
+    bits = " · ".join(html.escape(x) for x in (source, date or "date unknown", byline) if x)
+    if also_in:
+        bits += " · also in: " + html.escape(", ".join(also_in))
     return f'<div class="nr-title">{html.escape(title or "(untitled)")}</div><div class="nr-meta">{bits}</div>'
 
 
@@ -99,36 +112,27 @@ def highlight(text: str, quote: str) -> str:
 
 def _citation_card(c: Citation, p: Passage | None, turn: int) -> str:
     body = highlight(p.text if p else c.quote, c.quote)
-    meta = _meta(c.title, c.source, c.date, p.byline if p else "")
+    meta = _meta(c.title, c.source, c.date, p.byline if p else "", p.also_in if p else ())
     return f'<div class="nr-card" id="nr-src-{turn}-{c.n}"><span class="nr-num">[{c.n}]</span>{meta}<p>{body}</p></div>'
 
 
 def _passage_card(p: Passage) -> str:
-    return f'<div class="nr-card"><span class="nr-num">{p.n}.</span>{_meta(p.title, p.source, p.date, p.byline)}<p>{html.escape(p.text)}</p></div>'
-
-
-def _num(x: float | None, fmt: str = "{:.3f}") -> str:
-    return "–" if x is None else fmt.format(x)
+    return f'<div class="nr-card"><span class="nr-num">{p.n}.</span>{_meta(p.title, p.source, p.date, p.byline, p.also_in)}<p>{html.escape(p.text)}</p></div>'
 
 
 def trace_html(a: Answer | None) -> str:
-    """How the latest answer was made: timings, every passage's ranks and scores, and the engine's trace."""
+    """How the latest answer was made (`rag.render.trace_view`, as the CLI's --trace), and the engine's raw trace."""
     if a is None:
         return '<div class="nr-empty">Ask a question to see how its answer was made.</div>'
-    timings = " · ".join(f"{html.escape(k.removesuffix('_s').replace('_', ' '))} {v:.2f} s" for k, v in a.timings.items())
-    cited = {c.passage for c in a.citations}
-    rows = "".join(
-        f"<tr><td>{p.n}{' ✓' if p.n in cited else ''}</td><td>{html.escape(p.title)}</td><td>{_num(p.score, '{:.4f}')}</td>"
-        f"<td>{_num(p.dense_rank, '{}')}</td><td>{_num(p.dense_score)}</td><td>{_num(p.keyword_rank, '{}')}</td><td>{_num(p.keyword_score, '{:.2f}')}</td></tr>"
-        for p in a.passages
-    )
-    out = [
-        f"<p><b>Model</b> {html.escape(a.model or '–')} · <b>Timings</b> {timings or '–'}</p>",
-        '<table class="nr-table"><tr><th>passage</th><th>article</th><th>fused (RRF)</th><th>dense rank</th>'
-        f"<th>cosine</th><th>keyword rank</th><th>BM25</th></tr>{rows}</table>" if rows else "<p>No passages were retrieved.</p>",
-    ]
-    if a.dropped_citations:
-        out.append(f"<p>Citations of passages that do not exist, dropped: {', '.join(f'[{n}]' for n in a.dropped_citations)}</p>")
+    v = trace_view(a)
+    summary = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(val)}</td></tr>" for k, val in v.summary)
+    out = [f'<table class="nr-table">{summary}</table>']
+    if v.rows:
+        head = "".join(f"<th>{html.escape(h)}</th>" for h in v.header)
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in v.rows)
+        out.append(f'<table class="nr-table"><tr>{head}</tr>{body}</table>')
+    else:
+        out.append("<p>No passages were retrieved.</p>")
     if a.trace:
         out.append(f'<div class="nr-sub">Pipeline trace</div><pre class="nr-json">{html.escape(_json(a.trace))}</pre>')
     return '<div class="nr-trace">' + "".join(out) + "</div>"
@@ -174,6 +178,7 @@ CSS = """
 .nr-card p {margin:6px 0 0 0; line-height:1.45;}
 .nr-num {font-weight:bold; margin-right:6px;}
 .nr-title {font-weight:600; display:inline;}
+.nr-fresh {color:var(--body-text-color-subdued); font-size:0.85em; margin-top:0.3em;}
 .nr-meta {color:var(--body-text-color-subdued); font-size:0.85em;}
 .nr-turn > summary {cursor:pointer; font-weight:600; margin:6px 0;}
 .nr-sub {font-weight:600; margin:8px 0 2px 0; color:var(--body-text-color-subdued);}

@@ -14,8 +14,11 @@ from rag.evaluate.qa import evaluate_qa, evaluate_qa_retrieval, load_qa
 
 
 @contextmanager
-def answering_settings(settings: Any, corpus: Path | str | None, embedder: Any) -> Iterator[tuple[Any, dict[str, Any]]]:
-    """The settings to answer with: as configured, or a temporary store holding `corpus`."""
+def answering_settings(
+    settings: Any, corpus: Path | str | None, embedder: Any, keep: bool = False
+) -> Iterator[tuple[Any, dict[str, Any]]]:
+    """The settings to answer with: as configured, or a temporary store holding `corpus`
+    (`keep`: the configured home instead, ingested into and kept for the next run)."""
     if corpus is None:
         yield settings, {"store": str(settings.chroma_url or settings.home)}
         return
@@ -23,16 +26,17 @@ def answering_settings(settings: Any, corpus: Path | str | None, embedder: Any) 
     from store import Store
 
     with tempfile.TemporaryDirectory(prefix="newsrag-eval-", ignore_cleanup_errors=True) as tmp:
-        temp = settings.model_copy(update={"home": Path(tmp), "model_dir": settings.resolved_model_dir(), "chroma_url": None})
+        home = settings.home if keep else Path(tmp)
+        temp = settings.model_copy(update={"home": home, "model_dir": settings.resolved_model_dir(), "chroma_url": None})
         store = Store.open(temp.home, embedder.identity, embedder.dimension, base=temp.collection)
         opts = IngestOptions(settings.chunk_tokens, settings.chunk_overlap, int(settings.max_file_mb * 1024 * 1024), settings.max_article_chars)
         t0 = time.perf_counter()
-        report = ingest([Path(corpus)], store, embedder, opts)
+        report = ingest([Path(corpus)], store, embedder, opts, progress=True)
         if report.articles_total == 0:
             reasons = "; ".join(f"{f['path']}: {f['reason']}" for f in report.failed[:3])
             raise ConfigError(f"no article could be ingested from {corpus}" + (f" ({reasons})" if reasons else ""))
         yield temp, {
-            "store": f"temporary, ingested from {corpus}",
+            "store": f"{home if keep else 'temporary'}, ingested from {corpus}",
             "articles": report.articles_total,
             "chunks": report.chunks_total,
             "failed": report.failed,

@@ -1,0 +1,189 @@
+"""`newsrag eval qa DIR` on a RealTimeQA slice: dated questions over real news.
+
+A slice folder holds `qa.jsonl` (id, question, answer_any, date, gold_urls) and
+`corpus.jsonl` (id, url, source, date, title, text). Each question is asked as of
+its `date`. One run measures the time features on and off over the same store:
+
+- accuracy: an accepted answer (case-insensitive substring) in the answer text;
+- context recall: an accepted answer inside the passages retrieved for the model;
+- stale / future: the share of those passages published more than 60 days
+  before the question, or after it;
+- gold citations: a cited article's URL is one of the question's `gold_urls`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, Callable
+
+from core.errors import ConfigError
+from rag.evaluate.metrics import percentile
+from rag.evaluate.qa import contains_answer
+
+STALE_DAYS = 60
+
+
+@dataclass(frozen=True)
+class DatedRow:
+    id: str
+    question: str
+    answer_any: tuple[str, ...]
+    as_of: date
+    gold_urls: frozenset[str]
+
+
+def is_slice(path: Path) -> bool:
+    return path.is_dir() and (path / "qa.jsonl").is_file() and (path / "corpus.jsonl").is_file()
+
+
+def load_slice(folder: Path, limit: int | None = None) -> list[DatedRow]:
+    rows = []
+    for n, line in enumerate((folder / "qa.jsonl").read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            r = json.loads(line)
+            rows.append(DatedRow(str(r["id"]), r["question"], tuple(r["answer_any"]), date.fromisoformat(r["date"][:10]), frozenset(r.get("gold_urls") or ())))
+        except (KeyError, ValueError, TypeError) as e:
+            raise ConfigError(f"{folder / 'qa.jsonl'} line {n}: not a RealTimeQA row ({e}); it needs id, question, answer_any, date") from None
+    return rows[:limit] if limit else rows
+
+
+def _age_days(p: Any, as_of: date) -> int | None:
+    try:
+        return (as_of - date.fromisoformat(p.date[:10])).days if p.date else None
+    except ValueError:
+        return None
+
+
+def passage_stats(passages: Any, row: DatedRow) -> dict[str, Any]:
+    ages = [_age_days(p, row.as_of) for p in passages]
+    return {
+        "context_recall": any(contains_answer(p.text, row.answer_any) for p in passages),
+        "passages": len(passages),
+        "stale": sum(a is not None and a > STALE_DAYS for a in ages),
+        "future": sum(a is not None and a < 0 for a in ages),
+        "undated": sum(a is None for a in ages),
+    }
+
+
+def score_row(row: DatedRow, answer: Any) -> dict[str, Any]:
+    cited_urls = sorted({p.url for c in answer.citations for p in answer.passages if p.n == c.passage and p.url})
+    return {
+        "id": row.id,
+        "as_of": row.as_of.isoformat(),
+        "question": row.question,
+        "expected": list(row.answer_any),
+        "answer": answer.text,
+        "answerable": answer.answerable,
+        "correct": bool(answer.answerable and contains_answer(answer.text, row.answer_any)),
+        "cited_urls": cited_urls,
+        "cites_gold": any(u in row.gold_urls for u in cited_urls),
+        "freshness": answer.freshness,
+        "window": answer.window,
+        "error": answer.error,
+        "ttft_s": answer.timings.get("first_token_s"),
+        "total_s": answer.timings.get("total_s"),
+        "stage_s": {k: round(v, 3) for k, v in answer.timings.items()},
+        "prompt_tokens": (answer.trace or {}).get("prompt_tokens"),
+        **passage_stats(answer.passages, row),
+        "passages_given": [{"text": p.text, "url": p.url, "date": p.date, "title": p.title} for p in answer.passages],
+    }
+
+
+def summarize(results: list[dict[str, Any]], with_llm: bool) -> dict[str, Any]:
+    n = len(results)
+    shown = sum(r["passages"] for r in results) or 1
+    out: dict[str, Any] = {
+        "n": n,
+        "context_recall": round(sum(r["context_recall"] for r in results) / n, 4) if n else None,
+        "stale_share": round(sum(r["stale"] for r in results) / shown, 4),
+        "future_share": round(sum(r["future"] for r in results) / shown, 4),
+        "undated_share": round(sum(r["undated"] for r in results) / shown, 4),
+    }
+    if with_llm:
+        ttft = [r["ttft_s"] for r in results if r.get("ttft_s") is not None]
+        total = [r["total_s"] for r in results if r.get("total_s") is not None]
+        out.update(
+            correct=sum(r["correct"] for r in results),
+            accuracy=round(sum(r["correct"] for r in results) / n, 4) if n else None,
+            cites_gold_share=round(sum(r["cites_gold"] for r in results) / n, 4) if n else None,
+            declined=sum(not r["answerable"] for r in results),
+            ttft_p50_s=round(percentile(ttft, 50), 2),
+            ttft_p95_s=round(percentile(ttft, 95), 2),
+            total_p50_s=round(percentile(total, 50), 2),
+            total_p95_s=round(percentile(total, 95), 2),
+        )
+    out["rows"] = results
+    return out
+
+
+def run_arm(rows: list[DatedRow], engine: Any, with_llm: bool, on_row: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """One arm: every question as of its date, through `engine` (time-aware or not)."""
+    results = []
+    for row in rows:
+        if with_llm:
+            result = score_row(row, engine.answer(row.question, as_of=row.as_of))
+        else:
+            t0 = time.perf_counter()
+            passages = engine.retriever.run(engine.plan(row.question, None, None, row.as_of)).passages
+            result = {"id": row.id, "as_of": row.as_of.isoformat(), "question": row.question, "expected": list(row.answer_any),
+                      "retrieval_s": round(time.perf_counter() - t0, 3), **passage_stats(passages, row),
+                      "passages_given": [{"url": p.url, "date": p.date, "title": p.title} for p in passages]}
+        results.append(result)
+        if on_row:
+            on_row(result)
+    return summarize(results, with_llm)
+
+
+def run_realtime(
+    folder: Path, settings: Any, *, with_llm: bool = True, compare: bool = True, limit: int | None = None,
+    home: Path | None = None, llm: Any = None, embedder: Any = None, on_row: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """The report: the time-aware arm and (with `compare`) the timeless arm, over one store.
+
+    `home`: a store folder to ingest the slice's corpus into and reuse on later runs
+    (ingest is idempotent); default a temporary one.
+    """
+    from core.models import make_embedder
+    from rag.engine import Engine
+    from rag.evaluate.runner import answering_settings
+
+    rows = load_slice(folder, limit)
+    embedder = embedder or make_embedder(settings)
+    base = settings.model_copy(update={"max_file_mb": max(settings.max_file_mb, 200.0)})  # dev's corpus is one 50 MB file
+    if home is not None:
+        base = base.model_copy(update={"home": home, "model_dir": settings.resolved_model_dir(), "chroma_url": None})
+    corpus = folder / "corpus.jsonl"
+    with answering_settings(base, corpus, embedder, keep=home is not None) as (s, corpus_info):
+        report: dict[str, Any] = {"dataset": str(folder), "corpus": corpus_info, "questions": len(rows), "with_llm": with_llm}
+        on = Engine.from_settings(s.model_copy(update={"time_features": True}), llm=llm, embedder=embedder)
+        report["time_on"] = run_arm(rows, on, with_llm, on_row)
+        if compare:
+            off = on.variant(_timeless(s), time_aware=False)
+            report["time_off"] = run_arm(rows, off, with_llm, on_row)
+    return report
+
+
+def _timeless(settings: Any) -> Any:
+    from rag.engine import retrieval_config
+
+    return retrieval_config(settings.model_copy(update={"time_features": False}))
+
+
+KEYS = ("n", "accuracy", "context_recall", "stale_share", "future_share", "cites_gold_share", "declined", "ttft_p50_s", "ttft_p95_s", "total_p50_s")
+
+
+def realtime_markdown(report: dict[str, Any]) -> str:
+    from rag.evaluate.report import table
+
+    arms = [(name, report[key]) for name, key in (("time features on", "time_on"), ("time features off", "time_off")) if key in report]
+    keys = [k for k in KEYS if k in arms[0][1]]
+    c = report["corpus"]
+    head = (f"RealTimeQA {report['dataset']}: {report['questions']} questions, each as of its date, over "
+            f"{c.get('articles', '?')} articles ({c.get('chunks', '?')} chunks). Stale: published > {STALE_DAYS} days before the question.")
+    return head + "\n\n" + table(["arm", *keys], [[name, *[arm.get(k) for k in keys]] for name, arm in arms])
