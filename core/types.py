@@ -29,6 +29,7 @@ class Passage:
     url: str = ""
     path: str = ""
     sentences: tuple[tuple[int, int], ...] = ()  # sentence spans in the article
+    page: int = 0  # page of a PDF the passage starts on (1-based); 0 when the source has no pages
 
     def sentence_texts(self) -> list[tuple[str, int, int]]:
         """(sentence, start, end) in article offsets; chunk text joins sentences with one space."""
@@ -52,6 +53,8 @@ class Citation:
     start: int  # span of `quote` in the article
     end: int
     path: str = ""
+    page: int = 0  # page of a PDF the cited passage starts on (1-based); 0 when the source has no pages
+    url: str = ""  # the article's URL, when it came from the web or a feed
 
 
 @dataclass(frozen=True)

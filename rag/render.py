@@ -9,7 +9,7 @@ def render_answer(a: Answer, trace: bool = False) -> str:
     lines: list[str] = []
     if a.error:
         lines += [f"error: {a.error}", "", "Retrieved passages (no answer was generated):"]
-        lines += [f"  [{p.n}] {p.title} ({_meta(p.source, p.date)})\n      {p.text[:300]}" for p in a.passages]
+        lines += [f"  [{p.n}] {p.title} ({_meta(p.source, p.date, _page(p.page))})\n      {p.text[:300]}" for p in a.passages]
         return "\n".join(lines + (["", *render_trace(a)] if trace else []))
     lines.append(a.text)
     if note := revision_note(a.revision):
@@ -19,7 +19,10 @@ def render_answer(a: Answer, trace: bool = False) -> str:
     if a.citations:
         lines += ["", "Sources:"]
         for c in a.citations:
-            lines.append(f"  [{c.n}] {c.title} ({_meta(c.source, c.date)})\n      “{c.quote}”")
+            lines.append(f"  [{c.n}] {c.title} ({_meta(c.source, c.date, _page(c.page))})")
+            if c.url:
+                lines.append(f"      {c.url}")
+            lines.append(f"      “{c.quote}”")
     elif not a.answerable and a.passages:
         lines += ["", "Closest passages:"]
         lines += [f"  - {p.title} ({_meta(p.source, p.date)}): {p.text[:200]}…" for p in a.passages[:3]]
@@ -79,6 +82,11 @@ def _rank(rank: int | None, score: float | None, digits: int = 3) -> str:
 
 def _meta(*parts: str) -> str:
     return ", ".join(p for p in parts if p) or "no date"
+
+
+def _page(page: int) -> str:
+    """"p. N" for a passage of a paged source (PDF); "" otherwise."""
+    return f"p. {page}" if page else ""
 
 
 def _f(x: float | None) -> str:

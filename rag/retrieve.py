@@ -115,6 +115,7 @@ def _passage(n: int, hit: Any, score: float, info: dict[str, Any]) -> Passage:
         url=r.url,
         path=r.path,
         sentences=r.sentences,
+        page=r.page,
     )
 
 

@@ -93,7 +93,7 @@ def _store_bytes(data: bytes, name: str, folder: Path) -> Path:
 
 
 def ingest_options(settings: Settings) -> IngestOptions:
-    return IngestOptions(settings.chunk_tokens, settings.chunk_overlap, int(settings.max_file_mb * 2**20), settings.max_article_chars)
+    return IngestOptions.from_settings(settings)
 
 
 def ingest_uploads(
