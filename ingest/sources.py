@@ -121,7 +121,10 @@ def page_articles(r: Response, opts: IngestOptions, warnings: list[str], feed_da
         articles = [html_article(_text(r), r.url, ctx, url=r.url, feed_date=feed_date)]
     else:
         raise FetchError(f"not an article: the page is {r.content_type}, not HTML, PDF or text")
-    return finish(articles, opts, ctx)
+    try:
+        return finish(articles, opts, ctx)
+    except IngestError as e:
+        raise IngestError(f"not an article: {e}") from None
 
 
 def _text(r: Response) -> str:
