@@ -187,3 +187,17 @@ def test_dates_of_pages_say_where_they_came_from(site, tmp_path, store, embedder
     got = {h.meta["url"]: (h.meta["date"], h.meta["date_source"]) for h in store.chunks.all()}
     assert got[urls["html-meta"]] == ("2026-01-20", "html-meta")
     assert got[urls["url"]] == ("2026-01-21", "url")
+
+
+def test_the_corpus_tab_takes_urls(site, store, embedder, settings):
+    from rag.engine import Engine
+    from core.models.fake import FakeLLM
+    from ui.handlers import Page
+
+    page = Page(Engine(store, embedder, FakeLLM()), settings)
+    report, summary, table, *_ = page.add_urls(f"{site.url('/news/strike.html')}\n{site.url('/atom.xml')}\nfile:///etc/passwd {site.url('/missing.html')}")
+    assert "Added 2," in report and "failed 2" in report
+    assert "not an http(s) URL" in report and "HTTP 404" in report
+    assert "2 articles" in summary and {row[5] for row in table} == {site.url("/news/strike.html"), site.url("/news/ferry.html")}
+    rows, count, *_ = page.search("ferry", [], "", "", "Newest first", 1)
+    assert [r[0] for r in rows] == ["New ferry line to Hull opens"] and "1 matching" in count
