@@ -81,7 +81,7 @@ class Settings(BaseSettings):
     # --- fetching pages and feeds (`newsrag ingest URL`, `newsrag update`)
     fetch_timeout: float = Field(20.0, description="Seconds a page or feed may take to arrive in full before it is given up.")
     fetch_max_mb: float = Field(10.0, description="Pages and feeds larger than this are refused with a reason.")
-    user_agent: str = Field("newsrag/0.1 (news question answering; +https://github.com/newsrag)", description="User-Agent sent when fetching pages and feeds (only http:// and https:// URLs are fetched).")
+    user_agent: str = Field("newsrag/0.1 (news question answering)", description="User-Agent sent when fetching pages and feeds (only http:// and https:// URLs are fetched).")
 
     # --- chat page
     host: str = Field("127.0.0.1", description="Address the chat page binds to.")

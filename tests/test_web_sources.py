@@ -201,3 +201,33 @@ def test_the_corpus_tab_takes_urls(site, store, embedder, settings):
     assert "2 articles" in summary and {row[5] for row in table} == {site.url("/news/strike.html"), site.url("/news/ferry.html")}
     rows, count, *_ = page.search("ferry", [], "", "", "Newest first", 1)
     assert [r[0] for r in rows] == ["New ferry line to Hull opens"] and "1 matching" in count
+
+
+def test_feed_file_with_full_text_entries_needs_no_fetch(tmp_path, store, embedder):
+    from ingest import ingest
+
+    story = " ".join(f"The Gdansk shipyard launched its third ferry of the year on Saturday, sentence {i}." for i in range(20))
+    feed = tmp_path / "full.rss"
+    feed.write_text(
+        "<?xml version='1.0'?><rss version='2.0' xmlns:content='http://purl.org/rss/1.0/modules/content/'><channel><title>Baltic Wire</title>"
+        "<item><title>Third ferry launched</title><link>https://baltic.example.test/ferry</link><pubDate>Sat, 07 Feb 2026 12:00:00 GMT</pubDate>"
+        f"<content:encoded><![CDATA[<p>{story}</p><script>alert(1)</script>]]></content:encoded></item></channel></rss>"
+    )
+    report = ingest([feed], store, embedder)  # the link is not fetched: nothing listens there
+    assert report.added == 1 and not report.failed, report
+    [row] = store.manifest.articles()
+    assert (row.title, row.source, row.date, row.url) == ("Third ferry launched", "Baltic Wire", "2026-02-07", "https://baltic.example.test/ferry")
+    meta = store.chunks.all()[0].meta
+    assert meta["date_source"] == "feed" and "alert" not in " ".join(h.text for h in store.chunks.all())
+
+
+def test_update_every_polls_until_stopped():
+    from core.errors import ConfigError
+    from ingest import IngestReport, every, parse_period
+
+    assert [parse_period(x) for x in ("30m", "45s", "2h", "1d", "5")] == [1800, 45, 7200, 86400, 300]
+    with pytest.raises(ConfigError):
+        parse_period("soon")
+    polls, sleeps = [], []
+    every(60, lambda: IngestReport(added=len(polls)), polls.append, sleep=sleeps.append, rounds=3)
+    assert [r.added for r in polls] == [0, 1, 2] and len(sleeps) == 2 and all(0 < s <= 60 for s in sleeps)
