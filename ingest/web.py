@@ -9,6 +9,7 @@ refused connection, HTTP status, timeout, too large.
 
 from __future__ import annotations
 
+import http.client
 import socket
 import ssl
 import time
@@ -95,12 +96,13 @@ def fetch(url: str, limits: FetchLimits, etag: str = "", last_modified: str = ""
         raise FetchError(_reason(e, url, limits)) from None
 
 
-def _read(r: object, limits: FetchLimits, deadline: float) -> bytes:
-    length = getattr(r, "headers").get("Content-Length")
+def _read(r: http.client.HTTPResponse, limits: FetchLimits, deadline: float) -> bytes:
+    """The body, read in blocks: refused as soon as it passes the size limit or the deadline."""
+    length = r.headers.get("Content-Length")
     if length and length.isdigit() and int(length) > limits.max_bytes:
         raise FetchError(_too_large(int(length), limits))
     data = bytearray()
-    while block := getattr(r, "read")(BLOCK):
+    while block := r.read(BLOCK):
         data += block
         if len(data) > limits.max_bytes:
             raise FetchError(_too_large(None, limits))

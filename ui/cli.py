@@ -37,6 +37,9 @@ def main(argv: list[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="newsrag", description="Ask questions about a folder of news articles; answers cite their passages.")
     sub = p.add_subparsers(dest="command", required=True)
+    from ui.news_cli import register as register_news
+
+    register_news(sub)  # ingest, feeds, update, list
 
     s = sub.add_parser("remove", help="remove articles by id or by the file they came from")
     s.add_argument("items", nargs="+")
@@ -61,9 +64,6 @@ def _parser() -> argparse.ArgumentParser:
     # Larger commands live in their own modules, keeping this one small.
     from rag.doctor import register as register_doctor
     from rag.evaluate.cli import register as register_eval
-    from ui.news_cli import register as register_news
-
-    register_news(sub)
     register_eval(sub)
     register_doctor(sub)
     return p
