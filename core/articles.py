@@ -3,6 +3,7 @@ spans, and the typed record stored with every chunk."""
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import re
@@ -35,9 +36,14 @@ class Article:
     title_guessed: bool = False
     byline: str = ""
     date: str = ""  # ISO yyyy-mm-dd when known; never the ingest time
-    date_source: str = ""  # where `date` came from: json, html-meta, dateline, url, feed, email, pdf; "" when unknown
+    date_source: str = ""  # where `date` came from: json, front-matter, html-meta, dateline, url, feed, email, pdf; "" when unknown
     source: str = ""  # the outlet
     url: str = ""
+    pages: tuple[int, ...] = ()  # offsets in `text` where pages 1, 2, ... begin (PDF); () when the source has no pages
+
+    def page_at(self, offset: int) -> int:
+        """The 1-based page holding `offset`; 0 when the source has no pages."""
+        return bisect.bisect_right(self.pages, offset) if self.pages else 0
 
     @property
     def body_text(self) -> str:

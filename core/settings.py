@@ -91,6 +91,11 @@ class Settings(BaseSettings):
     max_article_chars: int = Field(200_000, description="Article text beyond this many characters is cut off.")
     lock_timeout: float = Field(0.0, description="Seconds an ingest waits for another one on the same store (0 = refuse at once).")
 
+    # --- fetching pages and feeds (`newsrag ingest URL`, `newsrag update`)
+    fetch_timeout: float = Field(20.0, description="Seconds a page or feed may take to arrive in full before it is given up.")
+    fetch_max_mb: float = Field(10.0, description="Pages and feeds larger than this are refused with a reason.")
+    user_agent: str = Field("newsrag/0.1 (news question answering)", description="User-Agent sent when fetching pages and feeds (only http:// and https:// URLs are fetched).")
+
     # --- chat page
     host: str = Field("127.0.0.1", description="Address the chat page binds to.")
     port: int = Field(7860, description="Port of the chat page.")

@@ -31,6 +31,7 @@ class Passage:
     sentences: tuple[tuple[int, int], ...] = ()  # sentence spans in the article
     also_in: tuple[str, ...] = ()  # outlets that ran a copy of this passage (collapsed into it)
     boosts: tuple[tuple[str, float], ...] = ()  # retrieval stage -> factor it applied to the score
+    page: int = 0  # page of a PDF the passage starts on (1-based); 0 when the source has no pages
 
     def sentence_texts(self) -> list[tuple[str, int, int]]:
         """(sentence, start, end) in article offsets; chunk text joins sentences with one space."""
@@ -54,6 +55,8 @@ class Citation:
     start: int  # span of `quote` in the article
     end: int
     path: str = ""
+    page: int = 0  # page of a PDF the cited passage starts on (1-based); 0 when the source has no pages
+    url: str = ""  # the article's URL, when it came from the web or a feed
 
 
 @dataclass(frozen=True)

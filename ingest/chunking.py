@@ -92,6 +92,7 @@ def chunk_article(
                 start=units_[0][0],
                 end=units_[-1][1],
                 sentences=tuple((s, e) for s, e, _ in units_),
+                page=article.page_at(units_[0][0]),
             )
         )
     return out

@@ -12,7 +12,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
-from ingest.metadata import _iso, _DATE, _ISO_DATE, parse_plain
+from ingest.dates import html_meta_date, set_date, text_date, url_date
+from ingest.metadata import parse_plain
 from core.articles import Article
 from core.errors import IngestError
 
@@ -72,31 +73,78 @@ def read_markdown(text: str, path: str, ctx: ReadContext) -> list[Article]:
     article = parse_plain(text, path)
     if title := _first(meta, TITLE_KEYS):
         article.title, article.title_guessed = title, False
-    article.date = _date(_first(meta, DATE_KEYS)) or article.date
+    if meta_date := _date(_first(meta, DATE_KEYS)):
+        article.date, article.date_source = meta_date, "front-matter"
     article.source = _first(meta, SOURCE_KEYS) or article.source
     article.byline = _first(meta, AUTHOR_KEYS) or article.byline
     article.url = _first(meta, URL_KEYS)
+    set_date(article, url_date(article.url), "url")
     return [article]
 
 
 def read_html(text: str, path: str, ctx: ReadContext) -> list[Article]:
-    import trafilatura
+    return [html_article(text, path, ctx)]
 
+
+def html_article(text: str, path: str, ctx: ReadContext, url: str = "", feed_date: str = "") -> Article:
+    """The article in an HTML page (trafilatura): text, title, author, site name, and a date
+    from the page's metadata, else its dateline, else `feed_date` (the entry that linked to
+    it), else its URL. `url`: where the page was fetched."""
     if len(text) > HTML_FACTOR * ctx.max_chars:
         ctx.warnings.append(f"page cut to its first {HTML_FACTOR * ctx.max_chars} characters before extraction")
         text = text[: HTML_FACTOR * ctx.max_chars]
-    doc = trafilatura.bare_extraction(text, with_metadata=True, include_comments=False, include_tables=False, favor_precision=True)
+    doc = _extract(text, url)
     body = getattr(doc, "text", None) if doc is not None else None
     if not body or not body.strip():
-        raise IngestError("HTML page with no article text")
+        raise IngestError("not an article: the page has no article text (trafilatura found none)")
     article = parse_plain(ctx.bound(body), path)
     article.title = (getattr(doc, "title", None) or article.title or "").strip()
     article.title_guessed = not getattr(doc, "title", None) and article.title_guessed
     article.byline = getattr(doc, "author", None) or article.byline
     article.source = getattr(doc, "sitename", None) or article.source
-    article.date = _date(getattr(doc, "date", None) or "") or article.date
-    article.url = getattr(doc, "url", None) or ""
-    return [article]
+    article.url = url or getattr(doc, "url", None) or ""
+    if meta_date := html_meta_date(text):  # the page's own metadata wins over a dateline in its text
+        article.date, article.date_source = meta_date, "html-meta"
+    set_date(article, feed_date, "feed")
+    set_date(article, url_date(article.url), "url")
+    return article
+
+
+def _extract(text: str, url: str, tables: bool = False) -> object:
+    import trafilatura
+
+    return trafilatura.bare_extraction(
+        text, url=url or None, with_metadata=True, include_comments=False, include_tables=tables, favor_precision=not tables,
+        date_extraction_params={"extensive_search": False, "original_date": True},  # the date is ours to pick (html_article)
+    )
+
+
+def html_text(fragment: str, tables: bool = False) -> str:
+    """Text of an HTML fragment (a JSON record's body, an e-mail): the same extraction as .html
+    files, else the markup's text with scripts, styles and attributes removed. Never tags.
+    `tables`: keep layout tables (newsletters are built of them)."""
+    doc = _extract(fragment, "", tables)
+    text = getattr(doc, "text", None) if doc is not None else None
+    if text and text.strip():
+        return str(text)
+    import lxml.html
+    from lxml_html_clean import Cleaner
+
+    try:
+        tree = Cleaner(scripts=True, javascript=True, style=True, comments=True, forms=True).clean_html(lxml.html.fromstring(fragment))
+    except Exception:  # lxml rejects some inputs (empty, only comments)
+        return ""
+    for br in tree.iter("br", "p", "div", "li", "h1", "h2", "h3", "h4", "tr"):
+        br.tail = "\n" + (br.tail or "")
+    return "\n".join(line.strip() for line in tree.text_content().splitlines() if line.strip())
+
+
+_TAG = re.compile(r"<(?:[a-zA-Z][a-zA-Z0-9]*(?:\s[^<>]*)?/?|/[a-zA-Z][a-zA-Z0-9]*\s*|!--)>?", re.S)
+
+
+def looks_like_html(text: str) -> bool:
+    """A body with markup in it: two tags or more in its first 5,000 characters."""
+    return len(_TAG.findall(text[:5000])) >= 2
 
 
 def read_json(text: str, path: str, ctx: ReadContext) -> list[Article]:
@@ -172,15 +220,19 @@ def _records(data: Any, depth: int = 0) -> Iterator[dict[str, Any]]:
 
 def _record(rec: dict[str, Any], path: str, ctx: ReadContext) -> Article | None:
     body = _first(rec, BODY_KEYS)
+    if looks_like_html(body):
+        body = html_text(body[: HTML_FACTOR * ctx.max_chars])
     if not body.strip():
         return None
     article = parse_plain(ctx.bound(body), path)
     if title := _first(rec, TITLE_KEYS):
         article.title, article.title_guessed = title, False
-    article.date = _date(_first(rec, DATE_KEYS)) or article.date
+    if json_date := _date(_first(rec, DATE_KEYS)):
+        article.date, article.date_source = json_date, "json"
     article.source = _first(rec, SOURCE_KEYS) or article.source
     article.byline = _first(rec, AUTHOR_KEYS) or article.byline
     article.url = _first(rec, URL_KEYS)
+    set_date(article, url_date(article.url), "url")
     return article
 
 
@@ -197,11 +249,7 @@ def _first(rec: dict[str, Any], keys: tuple[str, ...]) -> str:
 
 
 def _date(value: str) -> str:
-    value = value[:200]
-    if not value:
-        return ""
-    m = _ISO_DATE.search(value) or _DATE.search(value)
-    return _iso(m) if m else ""
+    return text_date(value)
 
 
 READERS: dict[str, Callable[[str, str, ReadContext], list[Article]]] = {

@@ -57,6 +57,7 @@ def parse_plain(text: str, path: str) -> Article:
         if not article.date and len(line) < 120 and (dm := _DATE.search(line) or _ISO_DATE.search(line)):
             if i < 6 and (line.lower().startswith(("updated", "published", "posted", "last updated")) or len(line) < 60):
                 article.date = _iso(dm)
+                article.date_source = "dateline" if article.date else ""
                 used.add(s)
 
     first_s, first_e = head[0] if head else (0, 0)

@@ -14,24 +14,25 @@ after a batch the keyword index is rebuilt whenever it does not match Chroma.
 from __future__ import annotations
 
 import logging
-import os
-import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from ingest.chunking import chunk_article
-from ingest.decode import decode
-from ingest.files import find_files, read_bytes, shown
-from ingest.formats import READERS, ReadContext, tidy
-from core.articles import Article
-from core.errors import IngestError, NewsragError
+from ingest.files import find_files, shown
+from ingest.readers import MAX_PARAGRAPH, MIN_WORDS, IngestOptions, bounded_paragraphs, load_file
+from ingest.sources import Unit, file_key, units
+from ingest.web import is_url
+from core.errors import NewsragError
 from store import Store
 
 log = logging.getLogger(__name__)
 
-MIN_WORDS = 5  # fewer words than this is not an article (a page's "Home" link, a stray "ok")
-MAX_PARAGRAPH = 1200  # characters; longer paragraphs are cut (bounds the sentence splitter's cost)
+__all__ = [
+    "MAX_PARAGRAPH", "MIN_WORDS", "IngestOptions", "IngestReport", "bounded_paragraphs", "find_files", "ingest", "load_file",
+    "remove", "store_units", "token_counter",
+]
+
 MAX_CHARS_PER_TOKEN = 8  # a 2,000-character 'word' is one [UNK] token, but not a 1-token passage
 
 
@@ -63,89 +64,6 @@ class IngestReport:
         return "\n".join(lines)
 
 
-@dataclass(frozen=True)
-class IngestOptions:
-    chunk_tokens: int = 160
-    overlap: int = 1
-    max_file_bytes: int = 50 * 1024 * 1024
-    max_article_chars: int = 200_000
-
-
-def load_file(path: Path, opts: IngestOptions, warnings: list[str]) -> list[Article]:
-    """The articles in one file; an IngestError with a one-line reason if there are none."""
-    reader = READERS.get(path.suffix.lower())
-    if reader is None:
-        raise IngestError(f"unsupported file type {path.suffix or '(none)'!r}; newsrag reads {', '.join(sorted(READERS))}")
-    data = read_bytes(path, opts.max_file_bytes)
-    if not data or data.isspace():
-        raise IngestError("empty file")
-    text = decode(data)
-    del data
-    if not text or text.isspace():
-        raise IngestError("empty file")
-    ctx = ReadContext(opts.max_article_chars, warnings)
-    articles = reader(text, str(path), ctx)
-    del text
-    good, thin = [], 0
-    for a in articles:
-        tidy(a)
-        if a.body and a.body[-1][1] - a.body[0][0] > opts.max_article_chars:  # a reader that did not cut
-            end = a.body[0][0] + opts.max_article_chars
-            a.body = [(s, min(e, end)) for s, e in a.body if s < end]
-            ctx.cut += 1
-        a.body = bounded_paragraphs(a.text, a.body)
-        if _has_words(a, MIN_WORDS):
-            good.append(a)
-        else:
-            thin += 1
-    if ctx.cut:
-        what = "article" if ctx.cut == 1 else f"{ctx.cut} articles"
-        warnings.append(f"{what} cut to {opts.max_article_chars} characters (NEWSRAG_MAX_ARTICLE_CHARS)")
-    if not good:
-        raise IngestError("no article text found" + (f" (fewer than {MIN_WORDS} words)" if thin else ""))
-    if thin:
-        warnings.append(f"{thin} record(s) with fewer than {MIN_WORDS} words skipped")
-    return good
-
-
-def _has_words(article: Article, n: int) -> bool:
-    found = 0
-    for s, e in article.body:
-        for _ in re.finditer(r"\w+", article.text[s:e]):
-            found += 1
-            if found >= n:
-                return True
-    return False
-
-
-def bounded_paragraphs(text: str, spans: list[tuple[int, int]], limit: int = MAX_PARAGRAPH) -> list[tuple[int, int]]:
-    """Body spans cut to at most `limit` characters, at a sentence end or a space when there is one.
-
-    A multi-megabyte line with no full stops is one 'paragraph' to the sentence splitter;
-    cut, it costs linear time and yields passages of a sane size.
-    """
-    out: list[tuple[int, int]] = []
-    for s, e in spans:
-        while e - s > limit:
-            cut = _cut_point(text, s, s + limit)
-            out.append((s, cut))
-            s = cut
-            while s < e and text[s].isspace():
-                s += 1
-        if s < e:
-            out.append((s, e))
-    return out
-
-
-def _cut_point(text: str, s: int, hard: int) -> int:
-    lo = s + (hard - s) // 2
-    ends = [m.end() for m in re.finditer(r"[.!?…][\"'”’)\]]*(?=\s)", text[lo:hard])]
-    if ends:
-        return lo + ends[-1]
-    space = text.rfind(" ", lo, hard)
-    return space if space > s else hard
-
-
 def token_counter(embedder: Any) -> Callable[[str], int]:
     """The embedder's token count, never below one token per MAX_CHARS_PER_TOKEN
     characters (so passages stay short whatever the tokenizer makes of them)."""
@@ -158,49 +76,59 @@ def token_counter(embedder: Any) -> Callable[[str], int]:
 
 
 def ingest(
-    paths: Iterable[Path | str],
+    items: Iterable[Path | str],
     store: Store,
     embedder: Any,
     opts: IngestOptions = IngestOptions(),
     progress: bool = False,
     on_file: Callable[[int, int, str], None] | None = None,
 ) -> IngestReport:
+    """Files, folders, URLs of pages and feeds (a `str` with "://"), and feed files, upserted."""
     report = IngestReport()
-    count_tokens = token_counter(embedder)
     with store.writer():  # one writer per store; also undoes what a killed writer left half-done
-        files = find_files([Path(p) for p in paths], report)
-        bar = _progress(files, progress)
-        changed = False
-        seen: set[str] = set()  # articles met in this run: the first file to hold one wins
-        for i, path in enumerate(bar):
-            if on_file:
-                on_file(i, len(files), shown(path))
-            try:
-                changed |= _ingest_file(path, store, embedder, count_tokens, opts, report, seen)
-            except NewsragError as e:
-                report.failed.append({"path": shown(path), "reason": _one_line(str(e))})
-            except Exception as e:  # one bad file must not stop the rest
-                log.debug("ingest of %s failed", path, exc_info=True)
-                report.failed.append({"path": shown(path), "reason": _one_line(f"{type(e).__name__}: {e}")})
-        if changed or store.keyword_stale():  # stale: e.g. a writer killed before its rebuild
-            store.sync_keyword()
-    report.chunks_total = store.chunks.count()
-    report.articles_total = len(store.manifest.articles())
+        work = units(items, opts, report.failed)
+        store_units(work, store, embedder, opts, report, progress, on_file)
     return report
 
 
-def _ingest_file(
-    path: Path, store: Store, embedder: Any, count_tokens: Callable[[str], int], opts: IngestOptions, report: IngestReport, seen: set[str]
+def store_units(
+    work: list[Unit], store: Store, embedder: Any, opts: IngestOptions, report: IngestReport,
+    progress: bool = False, on_file: Callable[[int, int, str], None] | None = None,
+) -> None:
+    """Load and upsert each unit (hold `store.writer()`); a unit that fails is reported, the rest go on."""
+    count_tokens = token_counter(embedder)
+    changed = False
+    seen: set[str] = set()  # articles met in this run: the first file to hold one wins
+    for i, unit in enumerate(_progress(work, progress)):
+        if on_file:
+            on_file(i, len(work), unit.name)
+        try:
+            changed |= _ingest_unit(unit, store, embedder, count_tokens, opts, report, seen)
+            if unit.feed:
+                store.manifest.mark_entry(unit.feed, unit.entry)
+        except NewsragError as e:
+            report.failed.append({"path": unit.name, "reason": _one_line(str(e))})
+        except Exception as e:  # one bad file must not stop the rest
+            log.debug("ingest of %s failed", unit.name, exc_info=True)
+            report.failed.append({"path": unit.name, "reason": _one_line(f"{type(e).__name__}: {e}")})
+    if changed or store.keyword_stale():  # stale: e.g. a writer killed before its rebuild
+        store.sync_keyword()
+    report.chunks_total = store.chunks.count()
+    report.articles_total = store.manifest.count()
+
+
+def _ingest_unit(
+    unit: Unit, store: Store, embedder: Any, count_tokens: Callable[[str], int], opts: IngestOptions, report: IngestReport, seen: set[str]
 ) -> bool:
     warnings: list[str] = []
-    articles = load_file(path, opts, warnings)
-    report.warnings.extend({"path": shown(path), "reason": _one_line(w)} for w in warnings)
-    key = _key(path)
+    articles = unit.load(warnings)
+    report.warnings.extend({"path": unit.name, "reason": _one_line(w)} for w in warnings)
+    key = unit.key
     before = store.manifest.ids_for_path(key)
     now: set[str] = set()
     changed = False
     for a in articles:
-        a.path = key + shown(a.path[len(str(path)) :])
+        a.path = key + shown(a.path[len(unit.origin) :])
         aid = a.article_id
         if aid in now:
             continue  # the same article twice in one file
@@ -235,7 +163,7 @@ def remove(ids_or_paths: Iterable[str], store: Store) -> list[str]:
     removed = []
     with store.writer():
         for item in ids_or_paths:
-            ids = {item} if store.manifest.get(item) else store.manifest.ids_for_path(_key(Path(item)))
+            ids = {item} if store.manifest.get(item) else store.manifest.ids_for_path(item if is_url(item) else file_key(Path(item)))
             for aid in ids:
                 store.remove_article(aid)
                 removed.append(aid)
@@ -244,22 +172,14 @@ def remove(ids_or_paths: Iterable[str], store: Store) -> list[str]:
     return removed
 
 
-def _key(path: Path) -> str:
-    """The manifest's name for a file: its absolute, resolved path."""
-    try:
-        return shown(path.resolve())
-    except (OSError, RuntimeError):  # RuntimeError: a symlink loop, on Python < 3.13
-        return shown(os.path.abspath(path))
-
-
 def _one_line(text: str, limit: int = 300) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _progress(files: list[Path], enabled: bool) -> Iterable[Path]:
+def _progress(work: list[Unit], enabled: bool) -> Iterable[Unit]:
     if not enabled:
-        return files
+        return work
     from tqdm import tqdm
 
-    return tqdm(files, desc="ingest", unit="file")
+    return tqdm(work, desc="ingest", unit="item")

@@ -77,7 +77,7 @@ def sentences_with_citations(text: str) -> list[tuple[str, tuple[int, ...]]]:
 def make_citation(n: int, p: Passage, claim: str) -> Citation:
     """Citation number `n` of passage `p`, quoting the passage sentence closest to `claim`."""
     quote, start, end = best_sentence(p, claim)
-    return Citation(n, p.n, p.article_id, p.title, p.source, p.date, quote, start, end, p.path)
+    return Citation(n, p.n, p.article_id, p.title, p.source, p.date, quote, start, end, p.path, p.page, p.url)
 
 
 def _words(text: str) -> set[str]:

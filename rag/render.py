@@ -12,7 +12,7 @@ def render_answer(a: Answer, trace: bool = False) -> str:
     lines: list[str] = []
     if a.error:
         lines += [f"error: {a.error}", "", "Retrieved passages (no answer was generated):"]
-        lines += [f"  [{p.n}] {p.title} ({_meta(p.source, p.date)})\n      {p.text[:300]}" for p in a.passages]
+        lines += [f"  [{p.n}] {p.title} ({_meta(p.source, p.date, _page(p.page))})\n      {p.text[:300]}" for p in a.passages]
         return "\n".join(lines + (["", *render_trace(a)] if trace else []))
     lines.append(a.text)
     if a.freshness:
@@ -26,7 +26,10 @@ def render_answer(a: Answer, trace: bool = False) -> str:
         for c in a.citations:
             p = next((p for p in a.passages if p.n == c.passage), None)
             also = f"; also in: {', '.join(p.also_in)}" if p is not None and p.also_in else ""
-            lines.append(f"  [{c.n}] {c.title} ({_meta(c.source, c.date)}{also})\n      “{c.quote}”")
+            lines.append(f"  [{c.n}] {c.title} ({_meta(c.source, c.date, _page(c.page))}{also})")
+            if c.url:
+                lines.append(f"      {c.url}")
+            lines.append(f"      “{c.quote}”")
     elif not a.answerable and a.passages:
         lines += ["", "Closest passages:"]
         lines += [f"  - {p.title} ({_meta(p.source, p.date)}): {p.text[:200]}…" for p in a.passages[:3]]
@@ -128,3 +131,6 @@ def _meta(*parts: str) -> str:
     return ", ".join(p for p in parts if p) or "no date"
 
 
+def _page(page: int) -> str:
+    """"p. N" for a passage of a paged source (PDF); "" otherwise."""
+    return f"p. {page}" if page else ""

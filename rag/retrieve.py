@@ -140,6 +140,7 @@ def _passage(n: int, c: Candidate) -> Passage:
         sentences=r.sentences,
         also_in=tuple(c.also_in),
         boosts=tuple(sorted((k, round(v, 4)) for k, v in c.boosts.items())),
+        page=r.page,
     )
 
 

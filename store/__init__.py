@@ -3,7 +3,7 @@
 from store.audit import Audit, audit, repair
 from store.chroma import Hit, collection_name
 from store.lock import WriterLock
-from store.manifest import ArticleRow, Manifest
+from store.manifest import ArticleQuery, ArticleRow, FeedRow, Manifest
 from store.store import Store
 
-__all__ = ["ArticleRow", "Audit", "Hit", "Manifest", "Store", "WriterLock", "audit", "collection_name", "repair"]
+__all__ = ["ArticleQuery", "ArticleRow", "FeedRow", "Audit", "Hit", "Manifest", "Store", "WriterLock", "audit", "collection_name", "repair"]

@@ -18,7 +18,9 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
+
+from core.filters import source_key
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
@@ -29,12 +31,46 @@ CREATE TABLE IF NOT EXISTS articles (
 CREATE TABLE IF NOT EXISTS files (path TEXT NOT NULL, article_id TEXT NOT NULL, PRIMARY KEY (path, article_id));
 CREATE TABLE IF NOT EXISTS pending (article_id TEXT PRIMARY KEY, since TEXT DEFAULT CURRENT_TIMESTAMP);
 CREATE TABLE IF NOT EXISTS store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS articles_date ON articles (date);
+CREATE INDEX IF NOT EXISTS articles_source ON articles (source);
+CREATE TABLE IF NOT EXISTS feeds (
+  url TEXT PRIMARY KEY, etag TEXT DEFAULT '', last_modified TEXT DEFAULT '', status TEXT DEFAULT '',
+  added_at TEXT DEFAULT CURRENT_TIMESTAMP, polled_at TEXT
+);
+CREATE TABLE IF NOT EXISTS feed_entries (feed TEXT NOT NULL, entry TEXT NOT NULL, PRIMARY KEY (feed, entry));
 """
+SORTS = {"date": "date", "title": "title COLLATE NOCASE", "outlet": "source COLLATE NOCASE", "added": "ingested_at"}
+COLUMNS = "id, content_hash, n_chunks, title, byline, date, source, url, path"
 
 
 def file_of(article_path: str) -> str:
     """The file an article came from: its path without a JSON record suffix `#n`."""
     return re.sub(r"#\d+$", "", article_path)
+
+
+@dataclass(frozen=True)
+class ArticleQuery:
+    """What the Corpus tab and `newsrag list` ask for: matches of `grep` (in titles, outlets and
+    URLs), from any of `sources` (outlet or host), dated within [since, until], sorted, one page."""
+
+    grep: str = ""
+    sources: tuple[str, ...] = ()
+    since: str = ""  # yyyy-mm-dd, first day included
+    until: str = ""  # yyyy-mm-dd, last day included
+    sort: str = "date"  # a key of SORTS
+    descending: bool = True
+    limit: int | None = None  # None: every match
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class FeedRow:
+    url: str
+    etag: str
+    last_modified: str
+    status: str  # what the last poll found
+    added_at: str
+    polled_at: str
 
 
 @dataclass(frozen=True)
@@ -58,6 +94,7 @@ class Manifest:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(SCHEMA)
+        self._db.create_function("source_key", 1, lambda t: source_key(t or ""), deterministic=True)
         self._lock = threading.Lock()
 
     @contextmanager
@@ -141,6 +178,81 @@ class Manifest:
     def set_meta(self, key: str, value: str) -> None:
         with self._tx() as db:
             db.execute("INSERT OR REPLACE INTO store_meta (key, value) VALUES (?, ?)", (key, value))
+    def count(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM articles").fetchone()[0])
+
+    def search(self, q: ArticleQuery) -> tuple[list[ArticleRow], int]:
+        """One page of the articles matching `q`, and how many match in all."""
+        where, args = _where(q)
+        order = SORTS.get(q.sort, SORTS["date"]) + (" DESC" if q.descending else " ASC")
+        page = "" if q.limit is None else f" LIMIT {max(0, int(q.limit))} OFFSET {max(0, int(q.offset))}"
+        with self._lock:
+            total = int(self._db.execute(f"SELECT COUNT(*) FROM articles{where}", args).fetchone()[0])
+            rows = self._db.execute(f"SELECT {COLUMNS} FROM articles{where} ORDER BY {order}, title, id{page}", args).fetchall()
+        return [ArticleRow(*r) for r in rows], total
+
+    def outlets(self) -> list[tuple[str, int]]:
+        """Every outlet named by an article, with its number of articles, most first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT source, COUNT(*) FROM articles WHERE source IS NOT NULL AND source != '' GROUP BY source ORDER BY COUNT(*) DESC, source"
+            ).fetchall()
+        return [(str(r[0]), int(r[1])) for r in rows]
+
+    # --- feeds: the list `newsrag update` polls, and the entries already taken in
+    def feeds(self) -> list[FeedRow]:
+        with self._lock:
+            rows = self._db.execute("SELECT url, etag, last_modified, status, added_at, polled_at FROM feeds ORDER BY added_at, url").fetchall()
+        return [FeedRow(*(str(x or "") for x in r)) for r in rows]
+
+    def add_feed(self, url: str) -> bool:
+        """True when the feed is new to the list."""
+        with self._tx() as db:
+            return db.execute("INSERT OR IGNORE INTO feeds (url) VALUES (?)", (url,)).rowcount > 0
+
+    def remove_feed(self, url: str) -> bool:
+        with self._tx() as db:
+            db.execute("DELETE FROM feed_entries WHERE feed=?", (url,))
+            return db.execute("DELETE FROM feeds WHERE url=?", (url,)).rowcount > 0
+
+    def polled(self, url: str, status: str, etag: str = "", last_modified: str = "") -> None:
+        """Note a poll; the validators are kept when the server sent none (a 304, a failure)."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE feeds SET status=?, etag=CASE WHEN ?='' THEN etag ELSE ? END, "
+                "last_modified=CASE WHEN ?='' THEN last_modified ELSE ? END, polled_at=CURRENT_TIMESTAMP WHERE url=?",
+                (status, etag, etag, last_modified, last_modified, url),
+            )
+
+    def mark_entry(self, feed: str, entry: str) -> None:
+        with self._tx() as db:
+            db.execute("INSERT OR IGNORE INTO feed_entries (feed, entry) VALUES (?, ?)", (feed, entry))
+
+    def seen_entries(self, feed: str) -> set[str]:
+        with self._lock:
+            return {r[0] for r in self._db.execute("SELECT entry FROM feed_entries WHERE feed=?", (feed,))}
 
     def close(self) -> None:
         self._db.close()
+
+
+def _where(q: ArticleQuery) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    args: list[Any] = []
+    if q.grep.strip():
+        like = "%" + q.grep.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        clauses.append("(title LIKE ? ESCAPE '\\' OR source LIKE ? ESCAPE '\\' OR url LIKE ? ESCAPE '\\')")
+        args += [like, like, like]
+    keys = [source_key(s) for s in q.sources if s.strip()]
+    if keys:
+        marks = ",".join("?" * len(keys))
+        clauses.append(f"(source_key(source) IN ({marks}) OR source_key(url) IN ({marks}))")
+        args += keys + keys
+    if q.since:
+        clauses.append("date >= ? AND date != ''")
+        args.append(q.since[:10])
+    if q.until:
+        clauses.append("date <= ?")  # an unknown date ("") passes `until`, as in core.filters
+        args.append(q.until[:10] + "~")  # "~" sorts after the time part of a full timestamp
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), args

@@ -223,3 +223,77 @@ def llama_server(model_path: Path, threads: int, context: int = 4096, embeddings
     finally:
         del srv  # the destructor stops llama.cpp's loop and its HTTP server
         gc.collect()
+
+
+class NewsSite:
+    """A small news site on 127.0.0.1: `site.pages[path] = (content type, body)`, changed at will.
+
+    Answers GET with ETag (a hash of the body) and Last-Modified, and 304 to a matching
+    If-None-Match; 404 for unknown paths; `site.slow[path] = seconds` waits that long before
+    answering. `site.seen` records (path, request headers) of every request.
+    """
+
+    def __init__(self) -> None:
+        self.pages: dict[str, tuple[str, bytes]] = {}
+        self.slow: dict[str, float] = {}
+        self.seen: list[tuple[str, dict[str, str]]] = []
+        self._release = threading.Event()
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _site_handler(self))
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+
+    def url(self, path: str = "/") -> str:
+        return f"http://127.0.0.1:{self._httpd.server_address[1]}{path}"
+
+    def put(self, path: str, body: str | bytes, content_type: str = "text/html; charset=utf-8") -> str:
+        self.pages[path] = (content_type, body.encode() if isinstance(body, str) else body)
+        return self.url(path)
+
+    def __enter__(self) -> "NewsSite":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._release.set()
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(5)
+
+
+def _site_handler(site: NewsSite) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: Any) -> None:  # quiet
+            pass
+
+        def do_GET(self) -> None:
+            site.seen.append((self.path, dict(self.headers)))
+            if (wait := site.slow.get(self.path)) is not None:
+                site._release.wait(wait)
+            page = site.pages.get(self.path)
+            if page is None:
+                body = b"<html><body><h1>Not found</h1></body></html>"
+                self.send_response(404)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                return
+            ctype, body = page
+            etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+            if self.headers.get("If-None-Match") == etag:
+                self.send_response(304)
+                self.send_header("ETag", etag)
+                self.end_headers()
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("ETag", etag)
+            self.send_header("Last-Modified", "Wed, 28 Jan 2026 10:00:00 GMT")
+            self.end_headers()
+            with contextlib.suppress(ConnectionError):  # a client that gave up (timeout, too large)
+                self.wfile.write(body)
+
+    return Handler

@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 SYSTEM_FONTS = ["system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue", "Arial", "sans-serif"]
 MONO_FONTS = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "Liberation Mono", "monospace"]
-ARTICLE_HEADERS = ["Title", "Date", "Outlet", "Chunks", "Id"]
+ARTICLE_HEADERS = ["Title", "Date", "Outlet", "Chunks", "Id", "URL"]
 
 
 def create_app(engine: Engine, settings: Settings, llms: Registry | None = None) -> Any:
@@ -42,6 +42,9 @@ def create_app(engine: Engine, settings: Settings, llms: Registry | None = None)
 
     def add_files(files: list[Any] | None, progress: Any = gr.Progress()) -> tuple[Any, ...]:
         return page.add_files(files, progress)
+
+    def add_urls(text: str | None, progress: Any = gr.Progress()) -> tuple[Any, ...]:
+        return page.add_urls(text, progress)
 
     with gr.Blocks(title="newsrag", analytics_enabled=False) as demo:
         session = gr.State(None)
@@ -83,14 +86,29 @@ def create_app(engine: Engine, settings: Settings, llms: Registry | None = None)
                             label=f"Add articles ({' '.join(corpus.ALLOWED_SUFFIXES)}, at most {settings.max_file_mb:g} MB each)",
                             file_count="multiple", elem_id="nr-upload",  # types are checked per file, with reasons
                         )
+                        urls = gr.Textbox(label="Add by URL: web pages or RSS/Atom feeds, one per line", lines=2, elem_id="nr-urls",
+                                          placeholder="https://example.com/news/story.html")
+                        fetch_btn = gr.Button("Fetch and add", elem_id="nr-fetch")
                         report = gr.HTML(elem_id="nr-report")
-                        pick = gr.Dropdown(label="Remove an article", choices=[], elem_id="nr-pick")
+                        pick = gr.Dropdown(label="Remove an article (from the page shown)", choices=[], elem_id="nr-pick")
                         remove_btn = gr.Button("Remove article", variant="stop", elem_id="nr-remove")
                     with gr.Column(scale=3):
+                        with gr.Row():
+                            grep = gr.Textbox(label="Search titles, outlets and URLs", scale=3, elem_id="nr-search")
+                            outlets = gr.Dropdown(label="Outlets", choices=[], multiselect=True, scale=2, elem_id="nr-outlet")
+                        with gr.Row():
+                            since = gr.Textbox(label="From (YYYY-MM-DD)", scale=1, elem_id="nr-since")
+                            until = gr.Textbox(label="To (YYYY-MM-DD)", scale=1, elem_id="nr-until")
+                            sort = gr.Dropdown(label="Sort", choices=list(corpus.SORTS), value="Newest first", scale=1, elem_id="nr-sort")
+                        count = gr.Markdown(elem_id="nr-count")
                         table = gr.Dataframe(
                             headers=ARTICLE_HEADERS, interactive=False, wrap=True, elem_id="nr-articles",
-                            column_widths=["46%", "14%", "18%", "8%", "14%"], max_chars=160,
+                            column_widths=["38%", "11%", "15%", "7%", "11%", "18%"], max_chars=160,
                         )
+                        with gr.Row():
+                            prev_btn = gr.Button("← Previous", size="sm", elem_id="nr-prev")
+                            page_no = gr.Number(value=1, precision=0, minimum=1, label="Page", elem_id="nr-page", scale=0, min_width=90)
+                            next_btn = gr.Button("Next →", size="sm", elem_id="nr-next")
             with gr.Tab("Settings", id="settings"):
                 backend = gr.Dropdown(choices=backends.choices(), value=settings.llm, label="LLM backend", elem_id="nr-backend")
                 about = gr.Markdown(page.describe_backend(settings.llm))
@@ -113,9 +131,24 @@ def create_app(engine: Engine, settings: Settings, llms: Registry | None = None)
         backend.change(page.describe_backend, backend, about, api_name=False)
 
         corpus_outputs = [summary, table, pick, examples, status]
-        files.upload(add_files, files, [report, *corpus_outputs], api_name="add_files", concurrency_limit=1, concurrency_id="ingest")
-        remove_btn.click(page.remove_article, pick, [report, *corpus_outputs], api_name="remove", concurrency_limit=1, concurrency_id="ingest")
-        demo.load(page.corpus_view, None, corpus_outputs, api_name=False)
+        filters = [grep, outlets, since, until, sort]
+        listing = [table, count, pick, page_no]
+        fast = dict(api_name=False, concurrency_limit=None, trigger_mode="always_last")  # a manifest query: milliseconds
+
+        def refresh(event: Any) -> None:
+            """After the store changed: the outlets and the page under the current filters."""
+            event.then(page.outlet_choices, outlets, outlets, api_name=False).then(page.search, [*filters, page_no], listing, api_name=False)
+
+        refresh(files.upload(add_files, files, [report, *corpus_outputs], api_name="add_files", concurrency_limit=1, concurrency_id="ingest"))
+        refresh(fetch_btn.click(add_urls, urls, [report, *corpus_outputs], api_name="add_urls", concurrency_limit=1, concurrency_id="ingest"))
+        refresh(remove_btn.click(page.remove_article, pick, [report, *corpus_outputs], api_name="remove", concurrency_limit=1, concurrency_id="ingest"))
+        refresh(demo.load(page.corpus_view, None, corpus_outputs, api_name=False))
+        for control in (grep, outlets, since, until, sort):  # a new filter starts at its first page
+            control.change(lambda *f: page.search(*f, 1), filters, listing, **fast)
+        grep.submit(lambda *f: page.search(*f, 1), filters, listing, **fast)
+        page_no.submit(page.search, [*filters, page_no], listing, **fast)
+        prev_btn.click(lambda *f: page.search(*f[:-1], max(1, int(f[-1] or 1) - 1)), [*filters, page_no], listing, **fast)
+        next_btn.click(lambda *f: page.search(*f[:-1], int(f[-1] or 1) + 1), [*filters, page_no], listing, **fast)
     return demo
 
 

@@ -38,19 +38,13 @@ def main(argv: list[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="newsrag", description="Ask questions about a folder of news articles; answers cite their passages.")
     sub = p.add_subparsers(dest="command", required=True)
+    from ui.news_cli import register as register_news
 
-    s = sub.add_parser("ingest", help="add articles (files or folders: .txt .md .html .json .jsonl)")
-    s.add_argument("paths", nargs="+", type=Path)
-    s.add_argument("--json", action="store_true", help="print the report as JSON")
-    s.set_defaults(func=cmd_ingest)
+    register_news(sub)  # ingest, feeds, update, list
 
     s = sub.add_parser("remove", help="remove articles by id or by the file they came from")
     s.add_argument("items", nargs="+")
     s.set_defaults(func=cmd_remove)
-
-    s = sub.add_parser("list", help="list the ingested articles")
-    s.add_argument("--json", action="store_true")
-    s.set_defaults(func=cmd_list)
 
     s = sub.add_parser("ask", help="answer a question with cited passages")
     s.add_argument("question")
@@ -75,7 +69,6 @@ def _parser() -> argparse.ArgumentParser:
     # Larger commands live in their own modules, keeping this one small.
     from rag.doctor import register as register_doctor
     from rag.evaluate.cli import register as register_eval
-
     register_eval(sub)
     register_doctor(sub)
     return p
@@ -89,23 +82,9 @@ def _day(text: str) -> date:
 
 
 def _ingest_parts(settings: Settings) -> tuple[Any, Any, Any]:
-    from ingest import IngestOptions
-    from core.models import make_embedder
-    from store import Store
+    from ui.news_cli import ingest_parts
 
-    embedder = make_embedder(settings)
-    store = Store.open(settings.home, embedder.identity, embedder.dimension, settings.collection, settings.chroma_url, settings.lock_timeout)
-    opts = IngestOptions(settings.chunk_tokens, settings.chunk_overlap, int(settings.max_file_mb * 1024 * 1024), settings.max_article_chars)
-    return embedder, store, opts
-
-
-def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from ingest import ingest
-
-    embedder, store, opts = _ingest_parts(settings)
-    report = ingest(args.paths, store, embedder, opts, progress=not args.json and sys.stderr.isatty())
-    print(json.dumps(report.as_dict(), indent=2) if args.json else report.summary())
-    return 0 if report.ok else 1
+    return ingest_parts(settings)
 
 
 def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
@@ -115,18 +94,6 @@ def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
     removed = remove(args.items, store)
     print(f"removed {len(removed)} article(s)" + (": " + ", ".join(removed) if removed else ""))
     return 0 if removed else 1
-
-
-def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
-    _, store, _ = _ingest_parts(settings)
-    if settings.chroma_url:
-        store.catch_up()  # articles another NEWSRAG_HOME wrote to the shared Chroma server
-    rows = store.manifest.articles()
-    if args.json:
-        print(json.dumps([r.__dict__ for r in rows], indent=2, ensure_ascii=False))
-    for r in rows if not args.json else []:
-        print(f"{r.id}  {r.date or '----------'}  {r.source or '-':<22.22}  {r.n_chunks:>3} chunks  {r.title}")
-    return 0
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:

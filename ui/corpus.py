@@ -17,12 +17,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-from ingest import IngestOptions, IngestReport, ingest
+from ingest import IngestOptions, IngestReport, ingest, is_url
 from core.settings import Settings
-from store import ArticleRow, Store
+from store import ArticleQuery, ArticleRow, Store
 
-ALLOWED_SUFFIXES = (".txt", ".md", ".html", ".json", ".jsonl")
+ALLOWED_SUFFIXES = (".txt", ".md", ".html", ".json", ".jsonl", ".pdf", ".eml", ".mbox", ".rss", ".atom", ".xml")
 MAX_NAME = 80
+PAGE_SIZE = 50  # rows the Corpus tab shows at once
+SORTS = {  # label -> (ArticleQuery.sort, descending)
+    "Newest first": ("date", True),
+    "Oldest first": ("date", False),
+    "Title A–Z": ("title", False),
+    "Outlet A–Z": ("outlet", False),
+    "Recently added": ("added", True),
+}
 
 # Asked about the bundled sample articles (data/articles), answered by them.
 SAMPLE_QUESTIONS = {
@@ -93,7 +101,7 @@ def _store_bytes(data: bytes, name: str, folder: Path) -> Path:
 
 
 def ingest_options(settings: Settings) -> IngestOptions:
-    return IngestOptions(settings.chunk_tokens, settings.chunk_overlap, int(settings.max_file_mb * 2**20), settings.max_article_chars)
+    return IngestOptions.from_settings(settings)
 
 
 def ingest_uploads(
@@ -110,8 +118,52 @@ def ingest_uploads(
     return report
 
 
+def parse_urls(text: str) -> tuple[list[str], list[dict[str, str]]]:
+    """URLs typed into the page, one per line (or separated by spaces); anything else is refused with a reason."""
+    urls, failed = [], []
+    for item in (text or "").split():
+        if is_url(item) and item.lower().startswith(("http://", "https://")):
+            urls.append(item)
+        else:
+            failed.append({"path": item[:200], "reason": "not an http(s) URL: the page fetches only http:// and https:// links"})
+    return list(dict.fromkeys(urls)), failed
+
+
+def ingest_urls(text: str, store: Store, embedder: object, settings: Settings, on_file: Callable[[int, int, str], None] | None = None) -> IngestReport:
+    """Fetch pages and feeds by URL and ingest them (each entry of a feed is fetched in turn)."""
+    urls, failed = parse_urls(text)
+    report = ingest(urls, store, embedder, ingest_options(settings), on_file=on_file) if urls else IngestReport()
+    report.failed = failed + report.failed
+    if not urls:
+        report.articles_total, report.chunks_total = store.manifest.count(), store.chunks.count()
+    return report
+
+
+def day(text: str | None) -> str:
+    """A typed date as yyyy-mm-dd; "" when empty; ValueError when it is not a date."""
+    from datetime import date
+
+    text = (text or "").strip()
+    return date.fromisoformat(text).isoformat() if text else ""
+
+
+def corpus_query(grep: str | None, outlets: list[str] | None, since: str | None, until: str | None, sort: str | None, page: int) -> ArticleQuery:
+    """The Corpus tab's controls as one manifest query (one page of PAGE_SIZE rows)."""
+    key, descending = SORTS.get(sort or "", SORTS["Newest first"])
+    return ArticleQuery((grep or "").strip(), tuple(outlets or ()), day(since), day(until), key, descending, PAGE_SIZE, (max(1, page) - 1) * PAGE_SIZE)
+
+
+def count_line(total: int, page: int, shown: int, filtered: bool) -> str:
+    if total == 0:
+        return "**No article matches.**" if filtered else "**The store is empty.**"
+    first = (page - 1) * PAGE_SIZE + 1
+    pages = (total + PAGE_SIZE - 1) // PAGE_SIZE
+    what = "matching articles" if filtered else "articles"
+    return f"**{total:,} {what}** · showing {first:,}–{first + shown - 1:,} · page {page} of {pages}"
+
+
 def article_rows(articles: list[ArticleRow]) -> list[list[object]]:
-    return [[a.title or "(untitled)", a.date, a.source, a.n_chunks, a.id] for a in articles]
+    return [[a.title or "(untitled)", a.date, a.source, a.n_chunks, a.id, a.url] for a in articles]
 
 
 def article_choices(articles: list[ArticleRow]) -> list[tuple[str, str]]:

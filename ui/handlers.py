@@ -98,19 +98,65 @@ class Page:
 
     # --- corpus: outputs are (summary, table, remove dropdown, example questions, status line)
     def corpus_view(self) -> tuple[Any, ...]:
+        """The store at a glance, and its first page of articles (newest first, no filter)."""
         import gradio as gr
 
-        articles = self.engine.store.manifest.articles()
-        chunks = sum(a.n_chunks for a in articles)
-        summary = f"**{len(articles)} articles** in the store ({chunks} chunks)." if articles else "**The store is empty.** Add articles below."
-        questions = corpus.example_questions(articles)
+        store = self.engine.store
+        n, chunks = store.manifest.count(), store.chunks.count()
+        summary = f"**{n:,} articles** in the store ({chunks:,} chunks)." if n else "**The store is empty.** Add articles below."
+        rows, _ = store.manifest.search(corpus.corpus_query("", [], "", "", "", 1))
+        questions = corpus.example_questions(rows)
         return (
             summary,
-            corpus.article_rows(articles),
-            gr.Dropdown(choices=corpus.article_choices(articles), value=None),
+            corpus.article_rows(rows),
+            gr.Dropdown(choices=corpus.article_choices(rows), value=None),
             gr.Dataset(samples=[[q] for q in questions], visible=bool(questions)),
-            self.status_line(len(articles)),
+            self.status_line(n),
         )
+
+    def outlet_choices(self, chosen: list[str] | None = None) -> Any:
+        import gradio as gr
+
+        outlets = self.engine.store.manifest.outlets()
+        return gr.Dropdown(choices=[(f"{o} ({k:,})", o) for o, k in outlets], value=[c for c in chosen or [] if c in dict(outlets)])
+
+    # --- corpus search: outputs are (table, count line, remove dropdown, page number)
+    def search(
+        self, grep: str | None, outlets: list[str] | None, since: str | None, until: str | None, sort: str | None, page: float | None = 1,
+    ) -> tuple[Any, ...]:
+        """One page of the articles matching the Corpus tab's controls, and how many match."""
+        import gradio as gr
+
+        try:
+            q = corpus.corpus_query(grep, outlets, since, until, sort, int(page or 1))
+        except ValueError:
+            return gr.skip(), "Dates are written YYYY-MM-DD, e.g. 2026-01-28.", gr.skip(), gr.skip()
+        rows, total = self.engine.store.manifest.search(q)
+        last = max(1, (total + corpus.PAGE_SIZE - 1) // corpus.PAGE_SIZE)
+        if q.offset and not rows and total:  # past the end (the corpus shrank): show the last page
+            return self.search(grep, outlets, since, until, sort, last)
+        filtered = bool(q.grep or q.sources or q.since or q.until)
+        page_no = q.offset // corpus.PAGE_SIZE + 1
+        return (
+            corpus.article_rows(rows),
+            corpus.count_line(total, page_no, len(rows), filtered),
+            gr.Dropdown(choices=corpus.article_choices(rows), value=None),
+            page_no,
+        )
+
+    def add_urls(self, text: str | None, progress: Any = None) -> tuple[Any, ...]:
+        if not (text or "").strip():
+            return (message_html("Paste one or more URLs of pages or RSS/Atom feeds first.", "empty"), *self.corpus_view())
+
+        def on_file(i: int, n: int, name: str) -> None:
+            if progress is not None:
+                progress((i, n), desc=f"Fetching {name[:80]}", unit="pages")
+
+        try:
+            report = corpus.ingest_urls(text or "", self.engine.store, self.engine.embedder, self.settings, on_file)
+        except NewsragError as e:
+            return (message_html(str(e)), *self.corpus_view())
+        return (report_html(report), *self.corpus_view())
 
     def status_line(self, n_articles: int) -> str:
         return f"{n_articles} articles in the store · answers by the **{self.settings.llm}** backend unless you pick another in *Settings*."

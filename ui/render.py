@@ -95,11 +95,17 @@ def _passage(a: Answer, c: Citation) -> Passage | None:
     return next((p for p in a.passages if p.n == c.passage), None)
 
 
-def _meta(title: str, source: str, date: str, byline: str = "", also_in: Sequence[str] = ()) -> str:
-    bits = " · ".join(html.escape(x) for x in (source, date or "date unknown", byline) if x)
+def _meta(title: str, source: str, date: str, byline: str = "", page: int = 0, url: str = "", also_in: Sequence[str] = ()) -> str:
+    bits = " · ".join(html.escape(x) for x in (source, date or "date unknown", byline, f"p. {page}" if page else "") if x)
     if also_in:
         bits += " · also in: " + html.escape(", ".join(also_in))
-    return f'<div class="nr-title">{html.escape(title or "(untitled)")}</div><div class="nr-meta">{bits}</div>'
+    link = f' · <a class="nr-url" href="{html.escape(url)}" target="_blank" rel="noopener noreferrer">{html.escape(url)}</a>' if _web(url) else ""
+    return f'<div class="nr-title">{html.escape(title or "(untitled)")}</div><div class="nr-meta">{bits}{link}</div>'
+
+
+def _web(url: str) -> bool:
+    """Only http(s) links are made clickable (a javascript: URL from an article must not be)."""
+    return url.lower().startswith(("http://", "https://"))
 
 
 def highlight(text: str, quote: str) -> str:
@@ -112,12 +118,12 @@ def highlight(text: str, quote: str) -> str:
 
 def _citation_card(c: Citation, p: Passage | None, turn: int) -> str:
     body = highlight(p.text if p else c.quote, c.quote)
-    meta = _meta(c.title, c.source, c.date, p.byline if p else "", p.also_in if p else ())
+    meta = _meta(c.title, c.source, c.date, p.byline if p else "", c.page, c.url, p.also_in if p else ())
     return f'<div class="nr-card" id="nr-src-{turn}-{c.n}"><span class="nr-num">[{c.n}]</span>{meta}<p>{body}</p></div>'
 
 
 def _passage_card(p: Passage) -> str:
-    return f'<div class="nr-card"><span class="nr-num">{p.n}.</span>{_meta(p.title, p.source, p.date, p.byline, p.also_in)}<p>{html.escape(p.text)}</p></div>'
+    return f'<div class="nr-card"><span class="nr-num">{p.n}.</span>{_meta(p.title, p.source, p.date, p.byline, p.page, p.url, p.also_in)}<p>{html.escape(p.text)}</p></div>'
 
 
 def trace_html(a: Answer | None) -> str:
@@ -151,7 +157,7 @@ def plain_text(a: Answer | None) -> str:
     lines = [a.text]
     if a.citations:
         lines += ["", "Sources:"]
-        lines += [f"[{c.n}] {c.title} — {', '.join(x for x in (c.source, c.date) if x)}: “{c.quote}”" for c in a.citations]
+        lines += [f"[{c.n}] {c.title} — {', '.join(x for x in (c.source, c.date, f'p. {c.page}' if c.page else '', c.url) if x)}: “{c.quote}”" for c in a.citations]
     return "\n".join(lines)
 
 
