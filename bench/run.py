@@ -8,6 +8,8 @@
   llama-index-defaults baseline (out/retrieval.json, out/retrieval.png);
 - qa: `newsrag eval qa` on the QA file, answering from a temporary store
   holding the corpus, with the configured LLM (out/qa.json);
+- realtime: `newsrag eval qa` on a RealTimeQA slice (default dev-small), each question
+  as of its date, time features on and off over one store (out/realtime.json);
 - sweep: chunk tokens x overlap sentences, judged by the retrieval-only QA
   check on the corpus and by RGB (out/sweep.json);
 - out/summary.md: every table (bench/RESULTS.md is a committed copy of one run).
@@ -40,6 +42,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--corpus", type=Path, default=REPO / "data/articles")
     p.add_argument("--out", type=Path, default=REPO / "bench/out")
     p.add_argument("--no-llm", action="store_true", help="skip answering (the QA report keeps its retrieval-only check)")
+    p.add_argument("--realtime", type=Path, default=SHARED / "bench/realtimeqa/dev-small", help="a RealTimeQA slice folder")
+    p.add_argument("--realtime-home", type=Path, default=None, help="keep the slice's store here between runs (its ingest takes minutes)")
+    p.add_argument("--realtime-limit", type=int, default=None, help="only the slice's first N questions")
+    p.add_argument("--no-realtime", action="store_true", help="skip the RealTimeQA evaluation")
     p.add_argument("--sweep", action="store_true", help="also sweep chunk size and overlap")
     p.add_argument("--sweep-rgb", action="store_true", help="judge the sweep on RGB too (about 1.5 min per setting)")
     args = p.parse_args(argv)
@@ -69,6 +75,15 @@ def main(argv: list[str] | None = None) -> int:
     qa = run_qa(args.qa, settings, corpus=args.corpus, retrieval_only=args.no_llm, embedder=embedder, on_row=_row)
     _write(args.out / "qa.json", qa)
     sections.append(f"## QA ({settings.llm} LLM)\n\n" + qa_markdown(qa))
+
+    if not args.no_realtime and args.realtime.is_dir():
+        from rag.evaluate.realtime import realtime_markdown, run_realtime
+
+        _say("RealTimeQA eval, time features on and off" + (" (retrieval only)" if args.no_llm else " (with the LLM)"))
+        rt = run_realtime(args.realtime, settings, with_llm=not args.no_llm, limit=args.realtime_limit,
+                          home=args.realtime_home, embedder=embedder)
+        _write(args.out / "realtime.json", rt)
+        sections.append("## News in time (RealTimeQA)\n\n" + realtime_markdown(rt))
 
     if args.sweep:
         sweep = run_sweep(args, settings, embedder)
