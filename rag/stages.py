@@ -41,8 +41,8 @@ def _merge(cands: list[Candidate], ranked: list[tuple[str, float, Any]], lst: st
 
 class DenseSource:
     """Nearest chunks by embedding, inside the hard filter; and, when the question names a
-    time window, the nearest chunks inside it too (a separate ranked list), so recent
-    passages are candidates even when older ones fill the overall top."""
+    time window, the nearest chunks inside it too, so recent passages are candidates even
+    when older ones fill the overall top."""
 
     name = "dense"
 
@@ -52,13 +52,11 @@ class DenseSource:
     def __call__(self, query: Query, candidates: list[Candidate]) -> list[Candidate]:
         if query.vector is None:
             query.vector = list(self.embedder.get_query_embedding(query.text))
-        hits = self.store.dense(query.vector, self.k, query.where)
-        candidates = _merge(candidates, [(h.chunk_id, h.score, h) for h in hits], "dense", "dense")
+        hits = [(h.chunk_id, h.score, h) for h in self.store.dense(query.vector, self.k, query.where)]
         if _windowed(query):
             inside = query.where.narrowed(query.window.since, query.window.until)  # type: ignore[union-attr]
-            hits = self.store.dense(query.vector, self.window_k, inside)
-            candidates = _merge(candidates, [(h.chunk_id, h.score, h) for h in hits], "dense@window", "dense")
-        return candidates
+            hits = _by_score(hits, [(h.chunk_id, h.score, h) for h in self.store.dense(query.vector, self.window_k, inside)])
+        return _merge(candidates, hits, "dense", "dense")
 
 
 class KeywordSource:
@@ -70,13 +68,19 @@ class KeywordSource:
         self.store, self.k, self.window_k = store, k, window_k
 
     def __call__(self, query: Query, candidates: list[Candidate]) -> list[Candidate]:
-        found = self.store.lexical(query.text, self.k, query.where)
-        candidates = _merge(candidates, [(cid, s, None) for cid, s in found], "keyword", "keyword")
+        found = [(cid, s, None) for cid, s in self.store.lexical(query.text, self.k, query.where)]
         if _windowed(query):
             inside = query.where.narrowed(query.window.since, query.window.until)  # type: ignore[union-attr]
-            found = self.store.lexical(query.text, self.window_k, inside)
-            candidates = _merge(candidates, [(cid, s, None) for cid, s in found], "keyword@window", "keyword")
-        return candidates
+            found = _by_score(found, [(cid, s, None) for cid, s in self.store.lexical(query.text, self.window_k, inside)])
+        return _merge(candidates, found, "keyword", "keyword")
+
+
+def _by_score(ranked: list[tuple[str, float, Any]], inside: list[tuple[str, float, Any]]) -> list[tuple[str, float, Any]]:
+    """The overall list with the window's best hits placed by their own score: an in-window
+    passage ranks where its relevance puts it (often below the overall top k), never
+    higher because the window's pool is small."""
+    seen = {cid for cid, _, _ in ranked}
+    return sorted(ranked + [h for h in inside if h[0] not in seen], key=lambda h: -h[1])
 
 
 def _windowed(query: Query) -> bool:
