@@ -10,14 +10,13 @@ they cannot fill the top-k.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from typing import Any
 
 from core.articles import ChunkRecord
+from core.text import number_tokens, words
 from core.types import Passage
 from store import Store
-from store.keyword import tokenize
 from store.store import keyword_text
 
 RRF_K = 60
@@ -61,7 +60,7 @@ class Retriever:
         for hit in self.store.get(missing):
             info[hit.chunk_id]["hit"] = hit
         ranked = [c for c in ranked if "hit" in info[c]]  # a keyword entry Chroma no longer has
-        wanted = numbers(query)
+        wanted = number_tokens(query)
         if wanted and cfg.number_boost:
             for c in ranked:
                 fused[c] *= 1.0 + cfg.number_boost * number_share(wanted, info[c]["hit"])
@@ -83,14 +82,9 @@ class Retriever:
         return max((p.dense_score for p in passages if p.dense_score is not None), default=0.0)
 
 
-def numbers(text: str) -> set[str]:
-    """The number tokens of a text as the keyword index sees them ("2019", "q1", "4" for "fourth")."""
-    return {t for t in tokenize(text) if any(ch.isdigit() for ch in t)}
-
-
 def number_share(wanted: set[str], hit: Any) -> float:
-    """Share of `wanted` numbers in the passage or its header (title, outlet, date)."""
-    have = set(tokenize(keyword_text(hit.text, hit.meta)))
+    """Share of `wanted` number tokens in the passage or its header (title, outlet, date)."""
+    have = number_tokens(keyword_text(hit.text, hit.meta))
     return len(wanted & have) / len(wanted)
 
 
@@ -123,8 +117,8 @@ def renumber(passages: list[Passage]) -> list[Passage]:
 
 
 def _shingles(text: str) -> set[str]:
-    words = re.findall(r"\w+", text.lower())
-    return {" ".join(words[i : i + 3]) for i in range(max(1, len(words) - 2))}
+    ws = words(text)
+    return {" ".join(ws[i : i + 3]) for i in range(max(1, len(ws) - 2))}
 
 
 def _jaccard(a: set[str], b: set[str]) -> float:
