@@ -69,14 +69,7 @@ def read_markdown(text: str, path: str, ctx: ReadContext) -> list[Article]:
                 meta[k.strip().lower()] = v.strip().strip("\"'")
         text = " " * (end + 4) + text[end + 4 :]  # keep offsets
     text = re.sub(r"!\[[^\]\n]{0,500}\]\([^)\n]{0,2000}\)", lambda m: " " * len(m.group()), text)
-    article = parse_plain(text, path)
-    if title := _first(meta, TITLE_KEYS):
-        article.title, article.title_guessed = title, False
-    article.date = _date(_first(meta, DATE_KEYS)) or article.date
-    article.source = _first(meta, SOURCE_KEYS) or article.source
-    article.byline = _first(meta, AUTHOR_KEYS) or article.byline
-    article.url = _first(meta, URL_KEYS)
-    return [article]
+    return [_with_meta(parse_plain(text, path), meta)]
 
 
 def read_html(text: str, path: str, ctx: ReadContext) -> list[Article]:
@@ -174,7 +167,11 @@ def _record(rec: dict[str, Any], path: str, ctx: ReadContext) -> Article | None:
     body = _first(rec, BODY_KEYS)
     if not body.strip():
         return None
-    article = parse_plain(ctx.bound(body), path)
+    return _with_meta(parse_plain(ctx.bound(body), path), rec)
+
+
+def _with_meta(article: Article, rec: dict[str, Any]) -> Article:
+    """`article` with the title, date, outlet, author and URL that `rec` (JSON or front matter) gives."""
     if title := _first(rec, TITLE_KEYS):
         article.title, article.title_guessed = title, False
     article.date = _date(_first(rec, DATE_KEYS)) or article.date
