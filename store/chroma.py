@@ -115,9 +115,6 @@ class ChunkStore:
             where = {"$and": [where, {"content_hash": {"$ne": keep_hash}}]}
         self._col.delete(where=where)
 
-    def article_chunks(self, article_id: str) -> dict[str, Any]:
-        return self._col.get(where={"article_id": article_id}, include=["metadatas"])
-
     def query(self, vector: Sequence[float], k: int) -> list[Hit]:
         n = self.count()
         if n == 0:
