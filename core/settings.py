@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     llm_threads: int = Field(0, description="CPU threads for the embedded LLM; 0 = all available cores.")
     llm_max_tokens: int = Field(200, description="Most tokens an answer may have.")
     llm_timeout: float = Field(60.0, description="Seconds before a call to a hosted LLM or embedder is abandoned.")
-    llm_retries: int = Field(2, description="Retries (with backoff) on 429/5xx from a hosted LLM or embedder.")
+    llm_retries: int = Field(2, description="Retries (the openai client's, with backoff) on 429/5xx, timeouts and lost connections of a hosted LLM or embedder.")
 
     # --- embedder
     embed: EmbedBackend = Field("embedded", description=f"Embedding backend: {' | '.join(get_args(EmbedBackend))}.")
