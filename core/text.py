@@ -1,5 +1,6 @@
-"""The text toolkit: one sentence splitter, one keyword tokenizer, one stopword list, one
-number and date normaliser. Chunking, BM25, the gate, the verifier and citations use it.
+"""The text toolkit: one sentence splitter, one keyword tokenizer, one stopword list (and
+its extension for content words), one number and date normaliser. Chunking, BM25,
+retrieval, the gate, the verifier and citations use it.
 
 Sentences come from NLTK's Punkt with the English parameters that llama-index ships
 (no download), plus the abbreviations news text needs ("No. 1", "Gov.", "Sept."):
