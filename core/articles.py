@@ -6,19 +6,11 @@ from __future__ import annotations
 import bisect
 import hashlib
 import json
-import re
-import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
 from core.filters import UNKNOWN_DAY, day_number, source_key
-
-
-def normalise(text: str) -> str:
-    """Case-, space- and quote-insensitive form used for ids and hashes."""
-    text = unicodedata.normalize("NFKC", text)
-    text = text.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
-    return re.sub(r"\s+", " ", text).strip().lower()
+from core.text import fold
 
 
 def short_hash(*parts: str) -> str:
@@ -53,15 +45,15 @@ class Article:
     def article_id(self) -> str:
         """Stable across re-ingests and file moves: the URL, the metadata, or the content."""
         if self.url:
-            return short_hash("url", normalise(self.url))
+            return short_hash("url", fold(self.url))
         if self.title and not self.title_guessed and (self.date or self.source):
-            return short_hash("meta", normalise(self.title), self.date, normalise(self.source))
-        return short_hash("body", normalise(self.body_text))
+            return short_hash("meta", fold(self.title), self.date, fold(self.source))
+        return short_hash("body", fold(self.body_text))
 
     @property
     def content_hash(self) -> str:
         return short_hash(
-            normalise(self.body_text), self.title, self.byline, self.date, self.source, self.url
+            fold(self.body_text), self.title, self.byline, self.date, self.source, self.url
         )
 
     def header(self) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -40,7 +40,7 @@ class Settings(BaseSettings):
     sample_corpus: Path = Field(Path("data/articles"), description="Articles ingested by `newsrag chat` when the store is empty.")
 
     # --- answering model
-    llm: LLMBackend = Field("embedded", description="LLM backend: embedded | openai | openai-compatible | extractive | fake.")
+    llm: LLMBackend = Field("embedded", description=f"LLM backend: {' | '.join(get_args(LLMBackend))}.")
     llm_model: str | None = Field(None, description="Model name for openai / openai-compatible (default gpt-4o-mini for openai).")
     llm_base_url: str | None = Field(None, description="Base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:11434/v1.")
     llm_api_key: SecretStr | None = Field(
@@ -53,10 +53,10 @@ class Settings(BaseSettings):
     llm_threads: int = Field(0, description="CPU threads for the embedded LLM; 0 = all available cores.")
     llm_max_tokens: int = Field(200, description="Most tokens an answer may have.")
     llm_timeout: float = Field(60.0, description="Seconds before a call to a hosted LLM or embedder is abandoned.")
-    llm_retries: int = Field(2, description="Retries (with backoff) on 429/5xx from a hosted LLM or embedder.")
+    llm_retries: int = Field(2, description="Retries (the openai client's, with backoff) on 429/5xx, timeouts and lost connections of a hosted LLM or embedder.")
 
     # --- embedder
-    embed: EmbedBackend = Field("embedded", description="Embedding backend: embedded | openai | openai-compatible.")
+    embed: EmbedBackend = Field("embedded", description=f"Embedding backend: {' | '.join(get_args(EmbedBackend))}.")
     embed_model: str | None = Field(None, description="Embedding model for openai / openai-compatible (default text-embedding-3-small).")
     embed_base_url: str | None = Field(None, description="Base URL of an OpenAI-compatible embeddings server.")
     embed_api_key: SecretStr | None = Field(

@@ -1,9 +1,10 @@
 """Sentence-aware chunks that fit the embedder's window, with character spans.
 
-Sentences never cross paragraphs; chunks pack whole sentences up to a token
-budget (the article header that is embedded with each chunk counts against
-the embedder's 256-token window), and neighbouring chunks share `overlap`
-sentences so an answer on a boundary stays retrievable.
+Sentences (`core.text.sentence_spans`) never cross paragraphs; chunks pack
+whole sentences up to a token budget (the article header that is embedded
+with each chunk counts against the embedder's 256-token window), and
+neighbouring chunks share `overlap` sentences so an answer on a boundary
+stays retrievable.
 """
 
 from __future__ import annotations
@@ -12,46 +13,9 @@ import re
 from typing import Callable
 
 from core.articles import Article, Chunk
+from core.text import sentence_spans
 
 EMBED_WINDOW = 256
-# Abbreviations after which a period does not end a sentence.
-_ABBREV = {
-    "mr", "mrs", "ms", "dr", "prof", "gen", "lt", "col", "maj", "capt", "sgt", "adm", "sen", "rep", "gov",
-    "pres", "sec", "st", "jr", "sr", "inc", "ltd", "co", "corp", "no", "vs", "etc", "approx", "dept", "est",
-    "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "u.s", "u.k", "u.n",
-    "e.u", "d.c", "a.m", "p.m", "fig", "vol", "mt", "ft",
-}
-_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+|$)")
-
-
-def split_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """Sentence spans (absolute offsets) within text[start:end]."""
-    spans: list[tuple[int, int]] = []
-    s = start
-    for m in _END.finditer(text, start, end):
-        stop = m.end()
-        word = re.search(r"(\S+)$", text[s : m.start() + 1])
-        token = word.group(1).lower().rstrip(".") if word else ""
-        token = token.lstrip("\"'“‘(")
-        nxt = text[stop:end].lstrip()[:1]
-        if text[m.start()] == "." and (token in _ABBREV or re.fullmatch(r"[a-z]", token)):
-            continue  # "U.S. officials", "Jan. 24", "David L. Stern"
-        if nxt and nxt.islower():
-            continue
-        if text[s:stop].strip():
-            spans.append(_strip(text, s, stop))
-        s = stop
-    if text[s:end].strip():
-        spans.append(_strip(text, s, end))
-    return spans
-
-
-def _strip(text: str, s: int, e: int) -> tuple[int, int]:
-    while s < e and text[s].isspace():
-        s += 1
-    while e > s and text[e - 1].isspace():
-        e -= 1
-    return s, e
 
 
 def chunk_article(
@@ -65,7 +29,7 @@ def chunk_article(
     budget = max(32, min(chunk_tokens, EMBED_WINDOW - header_cost))
     units: list[tuple[int, int, int]] = []  # (start, end, tokens)
     for ps, pe in article.body:
-        for ss, se in split_sentences(text, ps, pe):
+        for ss, se in sentence_spans(text, ps, pe):
             units.extend(_fit(text, ss, se, budget, count_tokens))
     chunks: list[list[tuple[int, int, int]]] = []
     current: list[tuple[int, int, int]] = []

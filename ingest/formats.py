@@ -70,16 +70,7 @@ def read_markdown(text: str, path: str, ctx: ReadContext) -> list[Article]:
                 meta[k.strip().lower()] = v.strip().strip("\"'")
         text = " " * (end + 4) + text[end + 4 :]  # keep offsets
     text = re.sub(r"!\[[^\]\n]{0,500}\]\([^)\n]{0,2000}\)", lambda m: " " * len(m.group()), text)
-    article = parse_plain(text, path)
-    if title := _first(meta, TITLE_KEYS):
-        article.title, article.title_guessed = title, False
-    if meta_date := _date(_first(meta, DATE_KEYS)):
-        article.date, article.date_source = meta_date, "front-matter"
-    article.source = _first(meta, SOURCE_KEYS) or article.source
-    article.byline = _first(meta, AUTHOR_KEYS) or article.byline
-    article.url = _first(meta, URL_KEYS)
-    set_date(article, url_date(article.url), "url")
-    return [article]
+    return [_with_meta(parse_plain(text, path), meta, "front-matter")]
 
 
 def read_html(text: str, path: str, ctx: ReadContext) -> list[Article]:
@@ -224,11 +215,15 @@ def _record(rec: dict[str, Any], path: str, ctx: ReadContext) -> Article | None:
         body = html_text(body[: HTML_FACTOR * ctx.max_chars])
     if not body.strip():
         return None
-    article = parse_plain(ctx.bound(body), path)
+    return _with_meta(parse_plain(ctx.bound(body), path), rec, "json")
+
+
+def _with_meta(article: Article, rec: dict[str, Any], date_source: str) -> Article:
+    """`article` with the title, date, outlet, author and URL that `rec` (JSON or front matter) gives."""
     if title := _first(rec, TITLE_KEYS):
         article.title, article.title_guessed = title, False
-    if json_date := _date(_first(rec, DATE_KEYS)):
-        article.date, article.date_source = json_date, "json"
+    if rec_date := _date(_first(rec, DATE_KEYS)):
+        article.date, article.date_source = rec_date, date_source
     article.source = _first(rec, SOURCE_KEYS) or article.source
     article.byline = _first(rec, AUTHOR_KEYS) or article.byline
     article.url = _first(rec, URL_KEYS)

@@ -13,6 +13,7 @@ import re
 from datetime import datetime
 
 from core.articles import Article
+from core.text import sentence_spans
 
 _MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec"
 _DATE = re.compile(
@@ -131,6 +132,6 @@ def _guess_title(text: str, body: list[tuple[int, int]]) -> str:
     """No headline: the start of the first sentence, shortened, stands in."""
     if not body:
         return ""
-    s, e = body[0]
-    words = re.split(r"(?<=[.!?])\s", text[s:e], maxsplit=1)[0].split()
+    first = sentence_spans(text, *body[0])[:1]
+    words = text[first[0][0] : first[0][1]].split() if first else []
     return " ".join(words[:12]) + ("…" if len(words) > 12 else "")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from core.text import sentence_spans, words
 from core.types import Citation, Passage
 
 _MARKER = re.compile(r"\[\s*(?:(?:passages?|sources?|source|doc(?:ument)?s?)\s*)?(\d+(?:\s*(?:[,;–-]|and)\s*\d+)*)\s*\]", re.I)
@@ -58,20 +59,28 @@ def parse_citations(text: str, n_passages: int) -> ParsedCitations:
 
 
 def sentences_with_citations(text: str) -> list[tuple[str, tuple[int, ...]]]:
-    """Split a (renumbered) answer into sentences and the citation numbers each carries.
+    """Split a (renumbered) answer into sentences (`core.text.sentence_spans`) and the
+    citation numbers each carries.
 
     A marker right after a sentence's end ("... 2026. [1]") belongs to that sentence.
     """
-    parts = re.split(r"(?<=[.!?])\s+(?=[A-Z\"“(])", text.strip())
     out: list[tuple[str, tuple[int, ...]]] = []
-    for part in parts:
-        nums = tuple(int(n) for n in re.findall(r"\[(\d+)\]", part))
+    for s, e in sentence_spans(text):
+        part = text[s:e]
+        if out and (lead := _LEADING_MARKERS.match(part)):
+            out[-1] = (out[-1][0], out[-1][1] + _markers(lead.group(0)))
+            part = part[lead.end() :]
         sentence = re.sub(r"\s*\[\d+\]", "", part).strip()
         if sentence:
-            out.append((sentence, nums))
-        elif nums and out:
-            out[-1] = (out[-1][0], out[-1][1] + nums)
+            out.append((sentence, _markers(part)))
     return out
+
+
+_LEADING_MARKERS = re.compile(r"(?:\s*\[\d+\])+")
+
+
+def _markers(text: str) -> tuple[int, ...]:
+    return tuple(int(n) for n in re.findall(r"\[(\d+)\]", text))
 
 
 def make_citation(n: int, p: Passage, claim: str) -> Citation:
@@ -81,7 +90,7 @@ def make_citation(n: int, p: Passage, claim: str) -> Citation:
 
 
 def _words(text: str) -> set[str]:
-    return {w for w in re.findall(r"\w+", text.lower()) if len(w) > 2}
+    return {w for w in words(text) if len(w) > 2}
 
 
 def best_sentence(p: Passage, claim: str) -> tuple[str, int, int]:

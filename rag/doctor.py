@@ -116,15 +116,13 @@ def check_store(settings: Settings, embedder: Any, fix: bool, found: Findings) -
 
 
 def _identity_problem(meta: dict[str, Any], embedder: Any, settings: Settings, client: Any, name: str) -> str:
-    if meta.get("embedder") != embedder.identity:
-        return f"built with embedder {meta.get('embedder')!r}, not {embedder.identity!r}"
+    from store.chroma import embedder_problem
+
     if settings.embed != "embedded":  # a hosted embedder's dimension costs a request; trust the record
-        return ""
+        return embedder_problem(meta, embedder.identity)
     vectors = client.get_collection(name).get(limit=1, include=["embeddings"]).get("embeddings")
-    got = None if vectors is None or len(vectors) == 0 else len(vectors[0])
-    if meta.get("dimension") not in (None, embedder.dimension) or got not in (None, embedder.dimension):
-        return f"holds {got or meta.get('dimension')}-dimensional vectors, the embedder makes {embedder.dimension}"
-    return ""
+    stored = None if vectors is None or len(vectors) == 0 else len(vectors[0])
+    return embedder_problem(meta, embedder.identity, embedder.dimension, stored)
 
 
 def _drop_collection(client: Any, home: Path, name: str) -> None:

@@ -12,9 +12,9 @@ from typing import Any, Callable, Protocol
 
 from core.errors import ConfigError
 from core.filters import UNKNOWN_DAY, day_number
+from core.text import number_tokens, words
 from rag.retrieve import Candidate, Query, RetrievalConfig
 from store import Store
-from store.keyword import tokenize
 from store.store import keyword_text
 
 
@@ -123,11 +123,6 @@ class WhereFilter:
         return out
 
 
-def numbers(text: str) -> set[str]:
-    """The number tokens of a text as the keyword index sees them ("2019", "q1", "4" for "fourth")."""
-    return {t for t in tokenize(text) if any(ch.isdigit() for ch in t)}
-
-
 class NumberBoost:
     """A passage holding the numbers the question asks about ("in 2019", "season 4") is
     preferred: on-topic passages about another year are the commonest wrong answer
@@ -139,11 +134,11 @@ class NumberBoost:
         self.weight = weight
 
     def __call__(self, query: Query, candidates: list[Candidate]) -> list[Candidate]:
-        wanted = numbers(query.text)
+        wanted = number_tokens(query.text)
         if not wanted or not self.weight:
             return candidates
         for c in candidates:
-            have = set(tokenize(keyword_text(c.hit.text, c.hit.meta)))
+            have = number_tokens(keyword_text(c.hit.text, c.hit.meta))
             factor = 1.0 + self.weight * len(wanted & have) / len(wanted)
             if factor != 1.0:
                 c.score *= factor
@@ -223,8 +218,8 @@ class Collapse:
 
 
 def shingles(text: str) -> set[str]:
-    words = re.findall(r"\w+", text.lower())
-    return {" ".join(words[i : i + 3]) for i in range(max(1, len(words) - 2))}
+    ws = words(text)
+    return {" ".join(ws[i : i + 3]) for i in range(max(1, len(ws) - 2))}
 
 
 def overlap(a: set[str], b: set[str]) -> float:

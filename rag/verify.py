@@ -23,8 +23,9 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterable, Sequence
 
-from rag.citations import make_citation, sentences_with_citations
+from core.text import FUNCTION_WORDS, MONTHS, normalise, number_mentions, numbers, straighten
 from core.types import Answer, Passage, Repair, Unsupported
+from rag.citations import make_citation, sentences_with_citations
 
 # A sentence is backed by a cited passage when half its content words are in it, or when
 # its embedding is close to one of the passage's sentences. Measured (all-MiniLM-L6-v2) on
@@ -36,19 +37,6 @@ MIN_SIMILARITY = 0.45
 
 Similarity = Callable[[str, Sequence[str]], float]  # sentence, passage sentences -> best cosine
 
-_QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "“": '"', "”": '"', "„": '"', "–": "-", "—": "-", "\u00a0": " "})
-_MONTHS = {
-    "jan": "january", "feb": "february", "mar": "march", "apr": "april", "jun": "june", "jul": "july",
-    "aug": "august", "sep": "september", "sept": "september", "oct": "october", "nov": "november", "dec": "december",
-}
-_NUMBER_WORDS = {
-    "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
-    "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17,
-    "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60,
-    "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100,
-    "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8, "ninth": 9, "tenth": 10,
-}  # "one"/"first" are left out: mostly pronouns and ordinary words
-_SCALES = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
 # Different words for one party: an answer may say "U.S." where the article says "American".
 _ALIASES = [
     {"us", "u.s", "usa", "america", "american", "americans", "united states", "washington"},
@@ -58,15 +46,8 @@ _ALIASES = [
     {"kremlin", "moscow", "russia", "russian", "russians"},
     {"kyiv", "kiev", "ukraine", "ukrainian", "ukrainians"},
 ]
-STOPWORDS = frozenset(
-    """a about above after again against all also am an and any are as at be because been before being below between
-    both but by can could did do does doing down during each few for from further had has have having he her here hers
-    herself him himself his how i if in into is it its itself just me more most my myself no nor not now of off on once
-    only or other our ours out over own same she should so some such than that the their theirs them themselves then
-    there these they this those through to too under until up very was we were what when where which while who whom why
-    will with would you your yes said says say told according also however still while would will may might must
-    shall one ones answer question passage passages article articles""".split()
-)
+# The answer's own frame ("the passage says", "one of them") is not content.
+STOPWORDS = FUNCTION_WORDS | {"one", "ones", "answer", "question", "passage", "passages", "article", "articles"}
 # Capitalised words that are not names: sentence openers and titles ("President" is not who).
 _NOT_NAMES = STOPWORDS | set(
     """overall meanwhile still later earlier today yesterday instead both several many most some only although though
@@ -78,44 +59,12 @@ _NOT_NAMES = STOPWORDS | set(
 _META = re.compile(r"\b(the |these )?(passages?|articles?|sources?|text)\b.*\b(do not|don't|does not|doesn't|not)\b", re.I)
 
 
-def normalise(text: str) -> str:
-    """Lower-case, straight quotes, no possessives, full month names."""
-    t = text.translate(_QUOTES)
-    t = re.sub(r"(\w)'s\b", r"\1", t)
-    t = re.sub(r"\b([A-Za-z]{3,4})\.(?=\s*\d)", lambda m: _MONTHS.get(m.group(1).lower(), m.group(1)), t)
-    return t.lower()
-
-
 def _tokens(text: str) -> list[str]:
     return re.findall(r"[a-z0-9]+(?:\.[a-z0-9]+)*", normalise(text))
 
 
 def content_words(text: str) -> set[str]:
     return {w for w in _tokens(text) if w not in STOPWORDS and len(w) > 1 and not re.fullmatch(r"[\d.]+", w)}
-
-
-_NUMBER = re.compile(
-    r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)(?:\s*(?:st|nd|rd|th)\b)?(?:\s+(thousand|million|billion|trillion)\b)?"
-)
-
-
-def number_mentions(text: str) -> list[tuple[str, float]]:
-    """(as written, value) of each number stated in `text`: digits, number words, scales
-    ("1.2 million" is 1,200,000)."""
-    t = normalise(text)
-    out = []
-    for m in _NUMBER.finditer(t):
-        value = float(m.group(1).replace(",", ""))
-        out.append((m.group(0), round(value * _SCALES[m.group(2)], 3) if m.group(2) else value))
-    out += [(w, float(_NUMBER_WORDS[w])) for w in re.findall(r"[a-z]+", t) if w in _NUMBER_WORDS]
-    return out
-
-
-def numbers(text: str) -> set[float]:
-    """Every value a reader could take from `text`: "1.2 million" gives 1.2 and 1,200,000."""
-    out = {v for _, v in number_mentions(text)}
-    out |= {float(m.group(1).replace(",", "")) for m in _NUMBER.finditer(normalise(text))}
-    return out
 
 
 def names(sentence: str, common: Callable[[str], bool] | None = None) -> dict[str, str]:
@@ -125,7 +74,7 @@ def names(sentence: str, common: Callable[[str], bool] | None = None) -> dict[st
     it is skipped when `common(word)` says it is one (the verifier asks its embedder's
     vocabulary: a single word-piece is a common word; "Medvedev" is three).
     """
-    t = sentence.translate(_QUOTES)
+    t = straighten(sentence)
     found: dict[str, str] = {}
     for m in re.finditer(r"[A-Z][\w'.-]*\w|[A-Z]", t):
         surface = re.sub(r"'s$", "", m.group(0))
@@ -136,7 +85,7 @@ def names(sentence: str, common: Callable[[str], bool] | None = None) -> dict[st
                 continue
             if opening and common is not None and common(word):
                 continue
-            found.setdefault(_MONTHS.get(word, word), part.rstrip("."))
+            found.setdefault(MONTHS.get(word, word), part.rstrip("."))
             opening = False
     return found
 
@@ -308,7 +257,7 @@ def denial(question: str, passages: Sequence[PassageView]) -> tuple[int, str] | 
     asked = content_words(question)
     for v in passages:
         for sentence in v.sentences:
-            for m in _NEGATION.finditer(sentence.translate(_QUOTES)):
+            for m in _NEGATION.finditer(straighten(sentence)):
                 if len(content_words(m.group(1)) & asked) >= 2:
                     return v.n, m.group(0).strip()
     return None

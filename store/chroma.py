@@ -75,6 +75,16 @@ def collections(client: Any) -> list[tuple[str, dict[str, Any], int]]:
     return out
 
 
+def embedder_problem(meta: dict[str, Any], identity: str, dimension: int = 0, stored: int | None = None) -> str:
+    """Why a collection (its metadata, and the length of a `stored` vector when known) does not fit
+    the embedder `identity` making `dimension`-long vectors (0: unknown); "" when it fits."""
+    if meta.get("embedder") != identity:
+        return f"was built with embedder {meta.get('embedder')!r}, not {identity!r}"
+    if dimension and (meta.get("dimension") not in (None, dimension) or stored not in (None, dimension)):
+        return f"holds {stored or meta.get('dimension')}-dimensional vectors, the embedder makes {dimension}"
+    return ""
+
+
 class ChunkStore:
     def __init__(self, client: Any, name: str, embedder_identity: str, dimension: int) -> None:
         self.name = name
@@ -84,10 +94,9 @@ class ChunkStore:
             embedding_function=None,
             metadata={"embedder": embedder_identity, "dimension": dimension, "hnsw:space": "cosine"},
         )
-        meta = self._col.metadata or {}
-        if meta.get("embedder") != embedder_identity:
+        if wrong := embedder_problem(self._col.metadata or {}, embedder_identity, dimension):
             raise StoreError(
-                f"collection {name!r} was built with embedder {meta.get('embedder')!r}, not {embedder_identity!r}: "
+                f"collection {name!r} {wrong}: "
                 "run `newsrag doctor --fix` or re-ingest with the embedder it was built with (NEWSRAG_EMBED)"
             )
 
@@ -97,12 +106,6 @@ class ChunkStore:
     @property
     def metadata(self) -> dict[str, Any]:
         return dict(self._col.metadata or {})
-
-    def vector_dimension(self) -> int | None:
-        """Length of a stored vector (None when the collection is empty)."""
-        res = self._col.get(limit=1, include=["embeddings"])
-        vectors = res.get("embeddings")
-        return None if vectors is None or len(vectors) == 0 else len(vectors[0])
 
     def scan(self, batch: int = 5000) -> list[tuple[str, dict[str, Any]]]:
         """(chunk id, metadata) of every chunk, without the texts."""
@@ -132,9 +135,6 @@ class ChunkStore:
         if keep_hash is not None:
             where = {"$and": [where, {"content_hash": {"$ne": keep_hash}}]}
         self._col.delete(where=where)
-
-    def article_chunks(self, article_id: str) -> dict[str, Any]:
-        return self._col.get(where={"article_id": article_id}, include=["metadatas"])
 
     def query(self, vector: Sequence[float], k: int, where: Filter | None = None) -> list[Hit]:
         """The `k` nearest chunks among those `where` admits (pushed down to Chroma)."""

@@ -14,52 +14,17 @@ import json
 import logging
 import os
 import pickle
-import re
 import shutil
 import tempfile
 import threading
 from pathlib import Path
 from typing import Any, Iterable
 
+from core.text import tokenize  # words without stop words, number words and ordinals as digits
+
 log = logging.getLogger(__name__)
 
-_TOKEN = re.compile(r"\w+", re.UNICODE)
-_STOP = frozenset(
-    "a an the and or but of to in on at for with by from as is are was were be been being it its this that these those "
-    "he she they them his her their we our you your i me my what which who whom whose when where why how do does did "
-    "has have had not no so than then there here if into over about after before up down out will would can could should "
-    "may might must said says say also".split()
-)
 TEMP_SUFFIX = ".tmp"
-
-
-# Numbers written as words or ordinals index as digits, so "season 4" finds "the fourth
-# season" and "90th" finds "90" (RGB: Hits@3 +0.01-0.02, see bench/README.md). "one" and
-# "first" stay words: they are mostly not numbers ("one of the", "first round").
-_NUMBER_WORDS = {
-    w: str(n)
-    for words in (
-        "_ _ two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
-        "seventeen eighteen nineteen twenty".split(),
-        "_ _ second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth thirteenth fourteenth "
-        "fifteenth sixteenth seventeenth eighteenth nineteenth twentieth".split(),
-    )
-    for n, w in enumerate(words)
-    if w != "_"
-}
-_ORDINAL = re.compile(r"(\d+)(?:st|nd|rd|th)")
-
-
-def tokenize(text: str) -> list[str]:
-    """Lower-cased word tokens without stop words; number words and ordinals as digits."""
-    out = []
-    for t in _TOKEN.findall(text.lower()):
-        if t in _STOP:
-            continue
-        if (m := _ORDINAL.fullmatch(t)) is not None:
-            t = m.group(1)
-        out.append(_NUMBER_WORDS.get(t, t))
-    return out
 
 
 def fingerprint(keys: Iterable[str]) -> str:

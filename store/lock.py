@@ -60,20 +60,6 @@ class WriterLock:
             f"only one ingest at a time; wait for it to finish, {advice} (questions can still be asked meanwhile)"
         )
 
-    def held_by_other(self) -> bool:
-        """Whether another process holds the lock right now (without taking it)."""
-        try:
-            fd = os.open(self.path, os.O_RDWR | getattr(os, "O_CLOEXEC", 0))
-        except OSError:
-            return False
-        try:
-            if self._try(fd):
-                fcntl.flock(fd, fcntl.LOCK_UN)
-                return False
-            return True
-        finally:
-            os.close(fd)
-
     def __exit__(self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
         if self._fd is not None:
             os.ftruncate(self._fd, 0)

@@ -198,16 +198,9 @@ def llama_server(model_path: Path, threads: int, context: int = 4096, embeddings
 
     import xllamacpp
 
-    from core.models.embedded_llm import _quiet_stderr
+    from core.models.embedded_llm import _quiet_stderr, llama_params
 
-    params = xllamacpp.CommonParams()
-    params.model.path = str(model_path)
-    params.n_ctx = context
-    params.n_parallel = 1
-    params.cpuparams.n_threads = threads
-    params.cpuparams_batch.n_threads = threads
-    params.warmup = False
-    params.verbosity = -1
+    params = llama_params(model_path, threads, context)
     params.hostnames = ["127.0.0.1"]
     params.port = 0  # any free port
     if embeddings:

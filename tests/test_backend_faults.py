@@ -2,7 +2,8 @@
 
 A tiny OpenAI-compatible server on 127.0.0.1 (tests/servers.py) answers 401,
 429, 500, 404 or hangs; the official `openai` client is pointed at it. No test
-reaches the internet. Timeouts and backoff are small so the file runs in seconds.
+reaches the internet. Timeouts are small so the file runs in seconds; retries
+are the openai client's own (backoff from 0.5 s, or what Retry-After asks).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def no_ambient_keys(monkeypatch):
 def chat(tmp_path, url: str, compatible: bool = True, **kw) -> OpenAIChat:
     kw = {"llm_api_key": KEY, "llm_timeout": 0.5, "llm_retries": 2, **kw}
     s = make_settings(tmp_path, llm_base_url=url, **kw)
-    return OpenAIChat.from_settings(s, compatible=compatible, backoff=0.01)
+    return OpenAIChat.from_settings(s, compatible=compatible)
 
 
 def fails(llm: OpenAIChat) -> str:
@@ -108,10 +109,15 @@ def test_429_after_retries(tmp_path):
     assert len(srv.posts()) == 3
 
 
-def test_quota_429_is_not_retried(tmp_path):
-    with FakeOpenAI([error(429, "You exceeded your current quota", code="insufficient_quota")] * 3) as srv:
+def test_quota_429_names_the_quota(tmp_path):
+    # The client retries every 429 unless the server sends `x-should-retry: false`.
+    quota = error(429, "You exceeded your current quota", code="insufficient_quota")
+    with FakeOpenAI([quota] * 3) as srv:
         msg = fails(chat(tmp_path, srv.url, llm_model="local-model"))
-    assert msg.startswith("the quota of this API key is used up (429 insufficient_quota)") and len(srv.posts()) == 1
+    assert msg.startswith("the quota of this API key is used up (429 insufficient_quota)") and len(srv.posts()) == 3
+    with FakeOpenAI([error(429, quota.message, code="insufficient_quota", x_should_retry="false")]) as srv:
+        assert fails(chat(tmp_path, srv.url, llm_model="local-model")).startswith("the quota of this API key is used up")
+    assert len(srv.posts()) == 1
 
 
 def test_500_after_retries(tmp_path):
@@ -127,12 +133,17 @@ def test_500_once_then_answer(tmp_path):
 
 
 def test_hanging_server_times_out(tmp_path):
-    with FakeOpenAI([HANG]) as srv:
+    with FakeOpenAI([HANG] * 2) as srv:
         t0 = time.perf_counter()
-        msg = fails(chat(tmp_path, srv.url, llm_model="local-model", llm_timeout=0.3))
+        msg = fails(chat(tmp_path, srv.url, llm_model="local-model", llm_timeout=0.3, llm_retries=1))
         took = time.perf_counter() - t0
     assert msg == f"no reply from {srv.url} within 0.3 s (NEWSRAG_LLM_TIMEOUT): the server is busy or stuck; raise the timeout or check the server"
-    assert took < 3 and len(srv.posts()) == 1  # a timeout is not retried
+    assert took < 3 and len(srv.posts()) == 2  # the client retries a timeout too
+
+
+def test_one_hang_then_answer(tmp_path):
+    with FakeOpenAI([HANG]) as srv:
+        assert "".join(chat(tmp_path, srv.url, llm_model="local-model", llm_timeout=0.3).stream(REQ)) == "Dmitry Peskov [1]."
 
 
 def test_unknown_model_404_lists_the_served_ones(tmp_path):
@@ -210,7 +221,7 @@ def test_cli_ask_prints_one_line_and_exits_nonzero(tmp_path, corpus, monkeypatch
 
 def embedder_at(tmp_path, url: str, **kw) -> OpenAIEmbedder:
     kw = {"embed_api_key": KEY, "embed_model": "nomic-embed-text", "llm_timeout": 0.5, "llm_retries": 1, **kw}
-    return OpenAIEmbedder.from_settings(make_settings(tmp_path, embed_base_url=url, **kw), compatible=True, backoff=0.01)
+    return OpenAIEmbedder.from_settings(make_settings(tmp_path, embed_base_url=url, **kw), compatible=True)
 
 
 def test_embedder_faults_name_the_embed_settings(tmp_path):

@@ -1,4 +1,5 @@
-from ingest.chunking import chunk_article, split_sentences
+from core.text import sentence_spans
+from ingest.chunking import chunk_article
 from ingest.metadata import parse_plain
 from tests.conftest import SAMPLE
 
@@ -31,7 +32,7 @@ def test_article_without_headline_gets_a_guessed_title():
 
 def test_sentence_split_keeps_abbreviations_and_initials():
     t = "U.S. President Donald Trump spoke on Jan. 24 to Gen. Valery Gerasimov and David L. Stern. Then he left! Was it “fine?” Yes."
-    assert [t[s:e] for s, e in split_sentences(t, 0, len(t))] == [
+    assert [t[s:e] for s, e in sentence_spans(t)] == [
         "U.S. President Donald Trump spoke on Jan. 24 to Gen. Valery Gerasimov and David L. Stern.",
         "Then he left!",
         "Was it “fine?”",

@@ -4,11 +4,11 @@ collapse, and the number preference."""
 
 import numpy as np
 
+from core.text import number_tokens, tokenize
 from ingest import ingest, remove
 from rag.retrieve import RetrievalConfig, Retriever
-from rag.stages import numbers, overlap as _jaccard, shingles as _shingles
+from rag.stages import overlap as _jaccard, shingles as _shingles
 from store import Store
-from store.keyword import tokenize
 
 ARTICLE = """Harbour bridge reopens after storm repairs
 
@@ -111,8 +111,8 @@ def test_numbers_asked_about_are_preferred(store, embedder, tmp_path):
 
 def test_number_tokens():
     assert tokenize("The fourth season, the 90th Academy Awards, Q1 2021") == ["4", "season", "90", "academy", "awards", "q1", "2021"]
-    assert numbers("Who won Wimbledon in 2019?") == {"2019"}
-    assert numbers("Which one was the first?") == set()  # "one"/"first" are mostly not numbers
+    assert number_tokens("Who won Wimbledon in 2019?") == {"2019"}
+    assert number_tokens("Which one was the first?") == set()  # "one"/"first" are mostly not numbers
 
 
 def test_passages_keep_every_score_that_ranked_them(sample_store, embedder):

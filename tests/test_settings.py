@@ -49,3 +49,15 @@ def test_unknown_backend_lists_the_valid_ones():
 
     with pytest.raises(ConfigError, match="choose one of: embedded, openai, openai-compatible, extractive, fake"):
         make_llm(Settings(_env_file=None), "gpt-17")
+
+
+def test_backend_names_have_one_source():
+    """Settings' Literals name the backends; each has a factory, and nothing else is registered."""
+    from typing import get_args
+
+    from core.models.embedders import EMBEDDERS
+    from core.models.llms import LLMS
+    from core.settings import EmbedBackend, LLMBackend
+
+    assert list(LLMS) == list(get_args(LLMBackend))
+    assert list(EMBEDDERS) == list(get_args(EmbedBackend))

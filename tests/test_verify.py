@@ -2,8 +2,10 @@
 
 import pytest
 
+from core.text import numbers
 from core.types import Answer, Citation, Passage
-from rag.verify import CitationVerifier, facts, numbers, verify
+from rag.citations import sentences_with_citations
+from rag.verify import CitationVerifier, facts, verify
 
 P1 = (
     "Open-source think tanks have put the amount of territory Russia has taken in January at nearly 60 square miles. "
@@ -57,6 +59,13 @@ def reasons(text: str, **kw) -> list[str]:
 )
 def test_supported_sentences_pass(text):
     assert reasons(text) == []
+
+
+def test_a_title_does_not_end_the_sentence():
+    """Issue 12: "Mr." was split off as a sentence citing no passage (a false flag and a second LLM call)."""
+    a = answer("Mr. Peskov said the talks were progress [1].", cited={1: 2})
+    assert sentences_with_citations(a.text) == [("Mr. Peskov said the talks were progress.", (1,))]
+    assert verify(a) == ()
 
 
 def test_a_planted_unsupported_sentence_is_flagged():

@@ -12,16 +12,16 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Callable, Iterator
+from typing import Iterator
 
 from rag.engine import Engine
 from core.errors import BackendError, ConfigError, NewsragError
 from core.models.base import GenerationRequest, Generator
+from core.models.llms import Registry
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
-Registry = dict[str, tuple[Callable[[Settings], Generator], str]]
 
 
 class Backends:

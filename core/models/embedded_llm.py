@@ -32,6 +32,21 @@ _shared: dict[tuple[str, int, int], "EmbeddedLLM"] = {}
 _shared_lock = threading.Lock()
 
 
+def llama_params(model_path: Path, threads: int, context: int) -> Any:
+    """llama.cpp's parameters for this model: one sequence, all `threads`, quiet, no warm-up."""
+    import xllamacpp
+
+    params = xllamacpp.CommonParams()
+    params.model.path = str(model_path)
+    params.n_ctx = context
+    params.n_parallel = 1
+    params.cpuparams.n_threads = threads
+    params.cpuparams_batch.n_threads = threads
+    params.warmup = False
+    params.verbosity = -1
+    return params
+
+
 class EmbeddedLLM:
     def __init__(self, model_path: Path, threads: int, context: int = 4096) -> None:
         try:
@@ -41,14 +56,7 @@ class EmbeddedLLM:
         if not Path(model_path).is_file():
             raise ConfigError(f"no model file at {model_path} (NEWSRAG_LLM_MODEL_PATH)")
         self.name = f"embedded:{Path(model_path).name}"
-        params = xllamacpp.CommonParams()
-        params.model.path = str(model_path)
-        params.n_ctx = context
-        params.n_parallel = 1
-        params.cpuparams.n_threads = threads
-        params.cpuparams_batch.n_threads = threads
-        params.warmup = False
-        params.verbosity = -1
+        params = llama_params(model_path, threads, context)
         self._socket_dir = _private_socket(params)
         with _quiet_stderr():
             try:

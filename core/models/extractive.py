@@ -15,15 +15,9 @@ import re
 from typing import Iterator, Sequence
 
 from core.models.base import DECLINE, GenerationRequest
+from core.text import FUNCTION_WORDS
 
-STOP = frozenset(
-    """a about above after again against all also am an and any are as at be been before being below between both but by
-    can could did do does doing down during each few for from further had has have having he her here hers him his how i
-    if in into is it its itself just me more most my no nor not now of off on once only or other our out over own same she
-    should so some such than that the their them then there these they this those through to too under until up very was
-    we were what when where which while who whom why will with would you your said says say tell told according current
-    currently""".split()
-)
+STOP = FUNCTION_WORDS | {"tell", "current", "currently"}  # "Tell me the current ..." asks, it does not match
 MIN_COVER = 0.34  # share of the question's weight the best sentence must hold, or we decline
 SECOND = 0.75  # a second sentence is added when it scores this close to the best,
 NEW_WORDS = 0.15  # or when it holds this share of the question's weight the first lacks

@@ -41,7 +41,11 @@ def _fake(s: Settings) -> Generator:
     return FakeLLM()
 
 
-LLMS: dict[str, tuple[Callable[[Settings], Generator], str]] = {
+Registry = dict[str, tuple[Callable[[Settings], Generator], str]]  # name -> (factory, description)
+
+# The names are Settings' `LLMBackend` (tests/test_settings.py checks that each has an entry here);
+# the page's backend list is this registry.
+LLMS: Registry = {
     "embedded": (_embedded, "Qwen2.5-Coder-1.5B-Instruct Q4_K_M in-process (llama.cpp), offline, the default"),
     "openai": (_openai, "OpenAI's API (NEWSRAG_LLM_MODEL, OPENAI_API_KEY)"),
     "openai-compatible": (_openai_compatible, "any OpenAI-compatible server: vLLM, Ollama, LM Studio, llama.cpp (NEWSRAG_LLM_BASE_URL)"),

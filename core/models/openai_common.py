@@ -1,6 +1,8 @@
 """What the `openai` and `openai-compatible` backends share: where to call,
-with which key, retries on 429/5xx, and failures turned into one-line errors
-that name the fix and the setting involved.
+with which key, and failures turned into one-line errors that name the fix and
+the setting involved. Retries are the openai client's own (`max_retries`):
+429, 408/409, 5xx, timeouts and lost connections, with exponential backoff
+that honours Retry-After.
 
 Keys stay `SecretStr` until the moment the client is built; no message, log
 line or repr made here contains one (server replies are scrubbed of it too).
@@ -9,8 +11,6 @@ line or repr made here contains one (server replies are scrubbed of it too).
 from __future__ import annotations
 
 import logging
-import random
-import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, TypeVar
 from urllib.parse import urlparse
@@ -25,7 +25,6 @@ T = TypeVar("T")
 
 OPENAI_URL = "https://api.openai.com/v1"
 NO_KEY = "not-needed"  # local servers ignore the key, but the client insists on one
-MAX_WAIT = 20.0  # longest pause between retries, whatever Retry-After says
 
 
 @dataclass(frozen=True)
@@ -99,27 +98,16 @@ def endpoint_from_settings(s: Settings, kind: str, compatible: bool) -> Endpoint
 def make_client(ep: Endpoint) -> Any:
     import openai
 
-    # max_retries=0: we retry ourselves, only on 429/5xx, and say so in the error.
-    return openai.OpenAI(api_key=ep.key_value(), base_url=ep.base_url, timeout=ep.timeout, max_retries=0)
+    return openai.OpenAI(api_key=ep.key_value(), base_url=ep.base_url, timeout=ep.timeout, max_retries=ep.retries)
 
 
-def with_retries(call: Callable[[], T], ep: Endpoint, backoff: float = 1.0) -> T:
-    """`call()`, retried with exponential backoff on 429 and 5xx; other failures at once."""
-    import openai
-
-    for attempt in range(ep.retries + 1):
-        try:
-            return call()
-        except openai.APIStatusError as e:
-            retryable = e.status_code == 429 or e.status_code >= 500
-            if not retryable or attempt == ep.retries or _code(e) == "insufficient_quota":
-                raise translate(e, ep, attempt) from None
-            wait = _retry_after(e) or backoff * (2**attempt) * (0.75 + random.random() / 4)
-            log.info("%s answered %s; retry %d of %d in %.1fs", ep.base_url, e.status_code, attempt + 1, ep.retries, wait)
-            time.sleep(min(wait, MAX_WAIT))
-        except Exception as e:
-            raise translate(e, ep, attempt) from None
-    raise AssertionError("unreachable")
+def call_api(call: Callable[[], T], ep: Endpoint) -> T:
+    """`call()` on a `make_client` client (which has retried what is worth retrying);
+    a failure becomes a one-line BackendError."""
+    try:
+        return call()
+    except Exception as e:
+        raise translate(e, ep, ep.retries) from None
 
 
 def translate(e: BaseException, ep: Endpoint, retried: int = 0) -> BackendError:
@@ -192,16 +180,3 @@ def _message(e: Any) -> str:
     if isinstance(err, dict) and err.get("message"):
         return str(err["message"])
     return str(getattr(e, "message", "") or e)
-
-
-def _retry_after(e: Any) -> float | None:
-    """Seconds the server asked us to wait (Retry-After / retry-after-ms), if any."""
-    headers = getattr(getattr(e, "response", None), "headers", None) or {}
-    try:
-        if "retry-after-ms" in headers:
-            return float(headers["retry-after-ms"]) / 1000
-        if "retry-after" in headers:
-            return float(headers["retry-after"])
-    except ValueError:
-        return None
-    return None

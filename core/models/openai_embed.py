@@ -15,7 +15,7 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from pydantic import PrivateAttr
 
 from core.errors import BackendError, ConfigError
-from core.models.openai_common import Endpoint, endpoint_from_settings, make_client, with_retries
+from core.models.openai_common import Endpoint, call_api, endpoint_from_settings, make_client
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -32,10 +32,9 @@ class OpenAIEmbedder(BaseEmbedding):
     _endpoint: Endpoint = PrivateAttr()
     _client: Any = PrivateAttr()
     _dim: int | None = PrivateAttr(default=None)
-    _backoff: float = PrivateAttr(default=1.0)
     _lock: Any = PrivateAttr()
 
-    def __init__(self, endpoint: Endpoint, *, backoff: float = 1.0, client: Any = None, **kwargs: Any) -> None:
+    def __init__(self, endpoint: Endpoint, *, client: Any = None, **kwargs: Any) -> None:
         if not endpoint.model:
             raise ConfigError(
                 f"{endpoint.prefix}_MODEL is not set: name the embedding model the server serves "
@@ -44,7 +43,6 @@ class OpenAIEmbedder(BaseEmbedding):
         super().__init__(model_name=endpoint.model, **kwargs)
         self._endpoint = endpoint
         self._client = client or make_client(endpoint)
-        self._backoff = backoff
         self._dim = KNOWN_DIMENSIONS.get(endpoint.model) if endpoint.backend == "openai" else None
         self._lock = threading.Lock()
 
@@ -79,7 +77,7 @@ class OpenAIEmbedder(BaseEmbedding):
         # OpenAI rejects empty strings; a lone space embeds as "nothing" everywhere.
         inputs = [t if t.strip() else " " for t in texts]
         log.debug("embeddings: %s model=%s texts=%d", ep.base_url, self.model_name, len(inputs))
-        res = with_retries(lambda: self._client.embeddings.create(model=self.model_name, input=inputs), ep, self._backoff)
+        res = call_api(lambda: self._client.embeddings.create(model=self.model_name, input=inputs), ep)
         data = sorted(res.data, key=lambda d: d.index)
         if len(data) != len(inputs):
             raise BackendError(f"{ep.base_url} returned {len(data)} embeddings for {len(inputs)} texts: is {self.model_name!r} an embedding model?")

@@ -1,7 +1,7 @@
 """Answers from OpenAI, or from any OpenAI-compatible server (vLLM, Ollama,
 LM Studio, llama.cpp's server, a LiteLLM proxy), through the official client.
 
-Streaming, a timeout per call, retries with backoff on 429/5xx; every failure
+Streaming, a timeout per call, the client's retries (429/5xx, timeouts); every failure
 is a `BackendError` (or `ConfigError`) whose one line names the fix.
 """
 
@@ -13,7 +13,7 @@ from typing import Any, Iterator
 
 from core.errors import BackendError, ConfigError
 from core.models.base import GenerationRequest
-from core.models.openai_common import Endpoint, endpoint_from_settings, list_models, make_client, translate, with_retries
+from core.models.openai_common import Endpoint, call_api, endpoint_from_settings, list_models, make_client, translate
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -22,9 +22,8 @@ log = logging.getLogger(__name__)
 class OpenAIChat:
     """A newsrag `Generator` over the chat completions API."""
 
-    def __init__(self, endpoint: Endpoint, *, backoff: float = 1.0, client: Any = None) -> None:
+    def __init__(self, endpoint: Endpoint, *, client: Any = None) -> None:
         self.endpoint = endpoint
-        self.backoff = backoff  # seconds before the first retry; doubles each time
         self._client = client or make_client(endpoint)
         self._model = endpoint.model
         self._lock = threading.Lock()
@@ -48,7 +47,7 @@ class OpenAIChat:
                     served = list_models(self.endpoint)
                     if not served:
                         # Distinguish "down" from "lists nothing": the first gives the usual message.
-                        with_retries(lambda: self._client.models.list(), self.endpoint, self.backoff)
+                        call_api(lambda: self._client.models.list(), self.endpoint)
                         raise ConfigError(f"{self.endpoint.base_url} lists no models: set NEWSRAG_LLM_MODEL")
                     self._model = served[0]
                     log.info("using model %s, the first listed by %s", self._model, self.endpoint.base_url)
@@ -60,12 +59,11 @@ class OpenAIChat:
         # OpenAI's newer models accept only max_completion_tokens; other servers know max_tokens.
         limit = {"max_completion_tokens" if ep.backend == "openai" else "max_tokens": request.max_tokens}
         log.debug("chat completion: %s model=%s messages=%d", ep.base_url, model, len(request.messages))
-        response = with_retries(
+        response = call_api(
             lambda: self._client.chat.completions.create(
                 model=model, messages=request.messages, temperature=0, stream=True, **limit  # type: ignore[arg-type]
             ),
             ep,
-            self.backoff,
         )
         try:
             for chunk in response:

@@ -7,12 +7,12 @@ A QA file holds one JSON object a line (like `seed_qa.jsonl`): `question`,
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from core.errors import ConfigError
+from rag.evaluate.jsonl import json_lines
 from rag.evaluate.metrics import first_relevant_rank, hits_at, mrr_at, percentile
 
 
@@ -28,17 +28,11 @@ class QARow:
 def load_qa(path: Path | str) -> list[QARow]:
     path = Path(path)
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        text = path.read_text(encoding="utf-8")
     except OSError as e:
         raise ConfigError(f"cannot read the QA file {path}: {e.strerror or e}") from None
     rows = []
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise ConfigError(f"{path} line {n} is not valid JSON ({e.msg}); QA files hold one object a line") from None
+    for n, rec in json_lines(text, path, "QA"):
         question = str(rec.get("question") or "").strip()
         answers = tuple(str(a) for a in rec.get("answer_any") or [] if str(a).strip())
         unanswerable = bool(rec.get("unanswerable"))

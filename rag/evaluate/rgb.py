@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from core.errors import ConfigError
+from rag.evaluate.jsonl import json_lines
 
 
 @dataclass(frozen=True)
@@ -63,17 +64,7 @@ def _rows(text: str, path: Path) -> list[dict[str, Any]]:
         except json.JSONDecodeError as e:
             raise ConfigError(f"{path} is not valid JSON (line {e.lineno}): {e.msg}") from None
         return [r for r in data if isinstance(r, dict)]
-    rows = []
-    for n, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise ConfigError(f"{path} line {n} is not valid JSON ({e.msg}); RGB files hold one object a line") from None
-        if isinstance(row, dict):
-            rows.append(row)
-    return rows
+    return [row for _, row in json_lines(text, path, "RGB")]
 
 
 def _snippet(s: Any) -> str:
