@@ -53,10 +53,11 @@ class DenseSource:
         if query.vector is None:
             query.vector = list(self.embedder.get_query_embedding(query.text))
         hits = [(h.chunk_id, h.score, h) for h in self.store.dense(query.vector, self.k, query.where)]
+        inside: list[tuple[str, float, Any]] = []
         if _windowed(query):
-            inside = query.where.narrowed(query.window.since, query.window.until)  # type: ignore[union-attr]
-            hits = _by_score(hits, [(h.chunk_id, h.score, h) for h in self.store.dense(query.vector, self.window_k, inside)])
-        return _merge(candidates, hits, "dense", "dense")
+            narrowed = query.where.narrowed(query.window.since, query.window.until)  # type: ignore[union-attr]
+            inside = [(h.chunk_id, h.score, h) for h in self.store.dense(query.vector, self.window_k, narrowed)]
+        return _mark_window(_merge(candidates, _by_score(hits, inside), "dense", "dense"), inside)
 
 
 class KeywordSource:
@@ -69,10 +70,20 @@ class KeywordSource:
 
     def __call__(self, query: Query, candidates: list[Candidate]) -> list[Candidate]:
         found = [(cid, s, None) for cid, s in self.store.lexical(query.text, self.k, query.where)]
+        inside: list[tuple[str, float, Any]] = []
         if _windowed(query):
-            inside = query.where.narrowed(query.window.since, query.window.until)  # type: ignore[union-attr]
-            found = _by_score(found, [(cid, s, None) for cid, s in self.store.lexical(query.text, self.window_k, inside)])
-        return _merge(candidates, found, "keyword", "keyword")
+            narrowed = query.where.narrowed(query.window.since, query.window.until)  # type: ignore[union-attr]
+            inside = [(cid, s, None) for cid, s in self.store.lexical(query.text, self.window_k, narrowed)]
+        return _mark_window(_merge(candidates, _by_score(found, inside), "keyword", "keyword"), inside)
+
+
+def _mark_window(cands: list[Candidate], inside: list[tuple[str, float, Any]]) -> list[Candidate]:
+    """Candidates found by the window's own search stay past fusion's cut, for the window stage to judge."""
+    ids = {cid for cid, _, _ in inside}
+    for c in cands:
+        if c.chunk_id in ids:
+            c.boosts.setdefault("found_in_window", 1.0)
+    return cands
 
 
 def _by_score(ranked: list[tuple[str, float, Any]], inside: list[tuple[str, float, Any]]) -> list[tuple[str, float, Any]]:
@@ -98,11 +109,20 @@ class Fuse:
     def __call__(self, query: Query, candidates: list[Candidate]) -> list[Candidate]:
         for c in candidates:
             c.score = sum(1.0 / (self.rrf_k + r) for r in c.ranks.values())
-        ranked = sorted(candidates, key=lambda c: -c.score)[: max(self.depth, 4 * query.top_k)]
-        missing = [c.chunk_id for c in ranked if c.hit is None]
-        hits = {h.chunk_id: h for h in self.store.get(missing)}
+        ordered = sorted(candidates, key=lambda c: -c.score)
+        depth = max(self.depth, 4 * query.top_k)
+        ranked = ordered[:depth] + [c for c in ordered[depth:] if "found_in_window" in c.boosts]
         for c in ranked:
-            c.hit = c.hit or hits.get(c.chunk_id)
+            c.boosts.pop("found_in_window", None)
+        missing = [c.chunk_id for c in ranked if c.hit is None]
+        hits = {h.chunk_id: h for h in self.store.get(missing, query.vector)}  # keyword-only: their cosine too
+        for c in ranked:
+            if c.hit is None and (h := hits.get(c.chunk_id)) is not None:
+                c.hit = h
+                if query.vector is not None:
+                    c.scores.setdefault("cosine", h.score)
+            elif c.hit is not None:
+                c.scores.setdefault("cosine", c.scores.get("dense", 0.0))
         return [c for c in ranked if c.hit is not None]  # a keyword entry Chroma no longer has
 
 
@@ -147,20 +167,25 @@ class NumberBoost:
 
 
 class WindowBoost:
-    """Passages published inside the question's time window ("this week") are preferred."""
+    """Passages published inside the question's time window ("this week") are preferred,
+    when they are about as relevant as the best passage (cosine within `margin` of it):
+    an off-topic passage from this week must not outrank the story asked about."""
 
     name = "window"
 
-    def __init__(self, weight: float) -> None:
-        self.weight = weight
+    def __init__(self, weight: float, margin: float) -> None:
+        self.weight, self.margin = weight, margin
 
     def __call__(self, query: Query, candidates: list[Candidate]) -> list[Candidate]:
-        if not _windowed(query) or not self.weight:
+        if not _windowed(query) or not self.weight or not candidates:
             return candidates
         lo = day_number(query.window.since) if query.window.since else None  # type: ignore[union-attr]
         hi = day_number(query.window.until) if query.window.until else None  # type: ignore[union-attr]
+        best = max(c.scores.get("cosine", 0.0) for c in candidates)
         for c in candidates:
             day = c.record.day
+            if c.scores.get("cosine", 0.0) < best - self.margin:
+                continue
             if day != UNKNOWN_DAY and (lo is None or day >= lo) and (hi is None or day <= hi):
                 c.score *= 1.0 + self.weight
                 c.boosts[self.name] = 1.0 + self.weight
@@ -237,7 +262,7 @@ STAGES: dict[str, Callable[[RetrievalConfig, Store, Any], Stage | None]] = {
     "fuse": lambda cfg, store, emb: Fuse(store, cfg.rrf_k, cfg.rerank_depth),
     "filter": lambda cfg, store, emb: WhereFilter(),
     "numbers": lambda cfg, store, emb: NumberBoost(cfg.number_boost),
-    "window": lambda cfg, store, emb: WindowBoost(cfg.window_boost),
+    "window": lambda cfg, store, emb: WindowBoost(cfg.window_boost, cfg.window_margin),
     "recency": lambda cfg, store, emb: RecencyPrior(cfg.recency_weight, cfg.recency_latest_weight, cfg.recency_half_life_days),
     "collapse": lambda cfg, store, emb: Collapse(cfg.dedupe_jaccard),
 }

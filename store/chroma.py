@@ -150,11 +150,14 @@ class ChunkStore:
             for cid, doc, meta, dist in zip(res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0])
         ]
 
-    def get(self, ids: list[str]) -> list[Hit]:
+    def get(self, ids: list[str], vector: Sequence[float] | None = None) -> list[Hit]:
+        """The chunks `ids` that exist; with `vector`, each Hit's score is its cosine to it."""
         if not ids:
             return []
-        res = self._col.get(ids=ids, include=["documents", "metadatas"])
-        found = {cid: Hit(cid, doc or "", meta or {}, 0.0) for cid, doc, meta in zip(res["ids"], res["documents"], res["metadatas"])}
+        include = ["documents", "metadatas"] + (["embeddings"] if vector is not None else [])
+        res = self._col.get(ids=ids, include=include)
+        cos = _cosines(vector, res["embeddings"]) if vector is not None else [0.0] * len(res["ids"])
+        found = {cid: Hit(cid, doc or "", meta or {}, c) for cid, doc, meta, c in zip(res["ids"], res["documents"], res["metadatas"], cos)}
         return [found[i] for i in ids if i in found]
 
     def all(self, batch: int = 5000) -> list[Hit]:
@@ -167,3 +170,12 @@ class ChunkStore:
             if len(res["ids"]) < batch:
                 return out
             offset += batch
+
+
+def _cosines(vector: Sequence[float], rows: Any) -> list[float]:
+    import numpy as np
+
+    m = np.asarray(rows, dtype=np.float32)
+    v = np.asarray(vector, dtype=np.float32)
+    norms = np.linalg.norm(m, axis=1) * (np.linalg.norm(v) or 1.0)
+    return [float(x) for x in (m @ v) / np.where(norms == 0, 1.0, norms)]

@@ -192,8 +192,8 @@ class Store:
         keep = {h.chunk_id for h in self.chunks.get([c for c, _ in hits]) if _admits(where, h.meta)}
         return [(c, s) for c, s in hits if c in keep][:k]
 
-    def get(self, ids: list[str]) -> list[Hit]:
-        return self.chunks.get(ids)
+    def get(self, ids: list[str], vector: Sequence[float] | None = None) -> list[Hit]:
+        return self.chunks.get(ids, vector)
 
     def is_empty(self) -> bool:
         return self.chunks.count() == 0
