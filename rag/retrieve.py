@@ -45,6 +45,7 @@ class RetrievalConfig:
     rerank_depth: int = 20  # fused candidates considered (at least 4 x top_k, room for collapsed copies)
     window_k: int = 12  # candidates taken from inside a question's time window, per source
     window_boost: float = 1.0  # fused score x (1 + window_boost) inside the window
+    window_margin: float = 0.1  # ... for passages whose cosine is within this of the best one's
     recency_weight: float = 0.2  # fused score x (1 + weight x 2^(-age / half-life))
     recency_latest_weight: float = 1.0  # the same, when the question asks for the latest
     recency_half_life_days: float = 30.0
