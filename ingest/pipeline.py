@@ -25,8 +25,9 @@ from ingest.decode import decode
 from ingest.files import find_files, read_bytes, shown
 from ingest.formats import READERS, ReadContext, tidy
 from core.articles import Article
-from core.errors import IngestError, NewsragError
+from core.errors import DiskFullError, IngestError, NewsragError
 from store import Store
+from store.space import check_free, estimate
 
 log = logging.getLogger(__name__)
 
@@ -166,9 +167,23 @@ def ingest(
     on_file: Callable[[int, int, str], None] | None = None,
 ) -> IngestReport:
     report = IngestReport()
+    try:
+        return _ingest(paths, store, embedder, opts, progress, on_file, report)
+    except DiskFullError as e:  # stop at once (every file would fail); the caller still gets the report
+        e.report = report
+        report.failed.append({"path": "(the store)", "reason": _one_line(str(e))})
+        _totals(store, report)
+        raise
+
+
+def _ingest(
+    paths: Iterable[Path | str], store: Store, embedder: Any, opts: IngestOptions, progress: bool,
+    on_file: Callable[[int, int, str], None] | None, report: IngestReport,
+) -> IngestReport:
     count_tokens = token_counter(embedder)
     with store.writer():  # one writer per store; also undoes what a killed writer left half-done
         files = find_files([Path(p) for p in paths], report)
+        check_free(store.home, estimate(files))  # a large ingest that cannot fit is refused before it writes
         bar = _progress(files, progress)
         changed = False
         seen: set[str] = set()  # articles met in this run: the first file to hold one wins
@@ -177,6 +192,8 @@ def ingest(
                 on_file(i, len(files), shown(path))
             try:
                 changed |= _ingest_file(path, store, embedder, count_tokens, opts, report, seen)
+            except DiskFullError:
+                raise
             except NewsragError as e:
                 report.failed.append({"path": shown(path), "reason": _one_line(str(e))})
             except Exception as e:  # one bad file must not stop the rest
@@ -184,9 +201,16 @@ def ingest(
                 report.failed.append({"path": shown(path), "reason": _one_line(f"{type(e).__name__}: {e}")})
         if changed or store.keyword_stale():  # stale: e.g. a writer killed before its rebuild
             store.sync_keyword()
-    report.chunks_total = store.chunks.count()
-    report.articles_total = len(store.manifest.articles())
+    _totals(store, report)
     return report
+
+
+def _totals(store: Store, report: IngestReport) -> None:
+    try:
+        report.chunks_total = store.chunks.count()
+        report.articles_total = len(store.manifest.articles())
+    except Exception as e:  # noqa: BLE001 - totals are best effort when the store has failed
+        log.debug("cannot count the store: %s", e)
 
 
 def _ingest_file(

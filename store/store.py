@@ -28,6 +28,7 @@ from core.errors import StoreError
 from store.chroma import ChunkStore, Hit, collection_name, make_client
 from store.keyword import KeywordIndex, chunk_key, fingerprint
 from store.lock import WriterLock
+from store import space
 from store.manifest import ArticleRow, Manifest
 
 
@@ -89,26 +90,42 @@ class Store:
         row = self.manifest.get(article.article_id)
         return row is not None and row.content_hash == article.content_hash
 
+    @contextmanager
+    def _space(self) -> Iterator[None]:
+        """A write that fails for want of disk space raises DiskFullError, which says where and what to do."""
+        try:
+            yield
+        except StoreError:
+            raise
+        except Exception as e:
+            full = space.explain(e, self.home)
+            if full is None:
+                raise
+            raise full from e
+
     def write_article(self, article: Article, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]) -> None:
         aid, h = article.article_id, article.content_hash
         metas = [ChunkRecord.of(article, c, len(chunks)).to_meta() for c in chunks]
-        self.manifest.begin(aid)
-        self.chunks.upsert([c.chunk_id for c in chunks], vectors, [c.text for c in chunks], metas)
-        self.chunks.delete_article(aid, keep_hash=h)
-        self.manifest.put(
-            ArticleRow(aid, h, len(chunks), article.title, article.byline, article.date, article.source, article.url, article.path)
-        )
+        with self._space():
+            self.manifest.begin(aid)
+            self.chunks.upsert([c.chunk_id for c in chunks], vectors, [c.text for c in chunks], metas)
+            self.chunks.delete_article(aid, keep_hash=h)
+            self.manifest.put(
+                ArticleRow(aid, h, len(chunks), article.title, article.byline, article.date, article.source, article.url, article.path)
+            )
 
     def remove_article(self, article_id: str) -> None:
-        self.manifest.begin(article_id)
-        self.chunks.delete_article(article_id)
-        self.manifest.remove(article_id)
+        with self._space():
+            self.manifest.begin(article_id)
+            self.chunks.delete_article(article_id)
+            self.manifest.remove(article_id)
 
     def sync_keyword(self) -> None:
         """Rebuild the keyword index from every chunk in Chroma."""
         hits = self.chunks.all()
         fp = fingerprint(chunk_key(h.chunk_id, str(h.meta.get("content_hash", ""))) for h in hits)
-        self.keyword.rebuild([(h.chunk_id, keyword_text(h.text, h.meta)) for h in hits], fp)
+        with self._space():
+            self.keyword.rebuild([(h.chunk_id, keyword_text(h.text, h.meta)) for h in hits], fp)
 
     def catch_up(self) -> list[str]:
         """For a process about to answer: take in what another writer left in Chroma (a Chroma

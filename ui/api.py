@@ -18,6 +18,7 @@ import contextlib
 import json
 import logging
 import threading
+from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, AsyncIterator, Callable
 
@@ -31,6 +32,7 @@ from core.errors import ConfigError, NewsragError, StoreError
 from core.settings import Settings
 from core.types import Answer
 from rag.engine import Engine
+from store import space
 from ui import api_format as fmt
 from ui.access import Limiter, api_keys, key_matches, question_too_long
 
@@ -164,7 +166,7 @@ def create_api(engine: Engine, settings: Settings) -> Any:
         except Exception as e:  # noqa: BLE001 - every failure reaches the client in OpenAI's shape
             if not isinstance(e, NewsragError):
                 log.exception("answering failed")
-            raise _server_error(e) from e
+            raise _server_error(e, settings.home) from e
         if answer.error:
             raise ApiError(502, answer.error, "server_error", "backend_error")
         return fmt.completion(answer)
@@ -182,7 +184,10 @@ def _check_model(model: str) -> None:
                        code="model_not_found")
 
 
-def _server_error(e: Exception) -> ApiError:
+def _server_error(e: Exception, home: Path | None = None) -> ApiError:
+    full = space.explain(e, home, then="ask again", writing=False) if home is not None and not isinstance(e, NewsragError) else None
+    if full is not None:
+        return ApiError(507, str(full), "server_error", "disk_full")
     if isinstance(e, StoreError):
         return ApiError(503, str(e), "server_error", "store_unavailable")
     if isinstance(e, ConfigError):
@@ -209,11 +214,11 @@ def _sse(answerer: Answerer, client: str, messages: list[dict[str, Any]]) -> Asy
 
     future = loop.run_in_executor(answerer.pool, answerer.run, client, messages, on_piece, cancelled)
     future.add_done_callback(lambda f: loop.call_soon_threadsafe(queue.put_nowait, ("done", None)))
-    return _events(future, queue, cancelled, lambda: live)
+    return _events(future, queue, cancelled, lambda: live, answerer.settings.home)
 
 
 async def _events(future: Any, queue: asyncio.Queue[tuple[str, Any]], cancelled: threading.Event,
-                  live_text: Callable[[], fmt.LiveText | None]) -> AsyncIterator[str]:
+                  live_text: Callable[[], fmt.LiveText | None], home: Path) -> AsyncIterator[str]:
     cid = fmt.new_id()
     try:
         yield _event(fmt.chunk(cid, {"role": "assistant", "content": ""}))
@@ -228,7 +233,7 @@ async def _events(future: Any, queue: asyncio.Queue[tuple[str, Any]], cancelled:
         except Exception as e:  # noqa: BLE001 - sent to the client in OpenAI's shape
             if not isinstance(e, NewsragError):
                 log.exception("answering failed")
-            yield _event(_server_error(e).body())
+            yield _event(_server_error(e, home).body())
             return
         if answer.error:
             yield _event(ApiError(502, answer.error, "server_error", "backend_error").body())

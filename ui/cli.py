@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from core.errors import NewsragError
+from core.errors import DiskFullError, NewsragError
 from core.settings import Settings
 
 
@@ -94,10 +94,15 @@ def _ingest_parts(settings: Settings) -> tuple[Any, Any, Any]:
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from ingest import ingest
+    from ingest import IngestReport, ingest
 
     embedder, store, opts = _ingest_parts(settings)
-    report = ingest(args.paths, store, embedder, opts, progress=not args.json and sys.stderr.isatty())
+    try:
+        report = ingest(args.paths, store, embedder, opts, progress=not args.json and sys.stderr.isatty())
+    except DiskFullError as e:  # what was done is still reported, then the one-line error
+        if isinstance(e.report, IngestReport):
+            print(json.dumps(e.report.as_dict() | {"error": str(e)}, indent=2) if args.json else e.report.summary())
+        raise
     print(json.dumps(report.as_dict(), indent=2) if args.json else report.summary())
     return 0 if report.ok else 1
 

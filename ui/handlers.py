@@ -18,6 +18,7 @@ from rag.engine import Engine
 from core.errors import NewsragError
 from core.settings import Settings
 from core.types import Answer
+from store import space
 from ui import corpus
 from ui.access import Access, Limiter, question_too_long
 from ui.backends import Backends, Registry, key_status
@@ -92,8 +93,11 @@ class Page:
             history[-1] = {"role": "assistant", "content": message_html(str(e))}
             yield self._turn(history, session)
         except Exception as e:  # the page shows a message, the log keeps the traceback
-            log.exception("answering %r failed", message)
-            history[-1] = {"role": "assistant", "content": message_html(f"Something went wrong while answering ({type(e).__name__}: {e}).")}
+            full = space.explain(e, self.settings.home, then="ask again", writing=False)
+            if full is None:
+                log.exception("answering %r failed", message)
+            text = str(full) if full else f"Something went wrong while answering ({type(e).__name__}: {e})."
+            history[-1] = {"role": "assistant", "content": message_html(text)}
             yield self._turn(history, session)
 
     def _turn(self, history: list[dict[str, Any]], session: Session) -> tuple[Any, ...]:
