@@ -44,6 +44,8 @@ def make_client(home: Path, url: str | None = None) -> Any:
         try:
             return chromadb.HttpClient(host=u.hostname or "127.0.0.1", port=u.port or 8000, ssl=u.scheme == "https", settings=cs)
         except Exception as e:
+            if unreachable(e):
+                raise server_gone(url) from e
             raise StoreError(f"cannot reach the Chroma server at {url} (NEWSRAG_CHROMA_URL): {e}") from e
     home.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(home / "chroma"), settings=cs)
@@ -58,15 +60,65 @@ def collections(client: Any) -> list[tuple[str, dict[str, Any], int]]:
     return out
 
 
+def unreachable(exc: BaseException) -> bool:
+    """Whether `exc` (or its cause/context) is a connection that failed: refused, reset, timed out."""
+    seen: set[int] = set()
+    stack: list[BaseException | None] = [exc]
+    while stack:
+        e = stack.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, (ConnectionError, TimeoutError)) or type(e).__module__.startswith(("httpx", "httpcore")):
+            return True
+        stack += [e.__cause__, e.__context__]
+    return False
+
+
+def server_gone(url: str) -> StoreError:
+    return StoreError(
+        f"the Chroma server at {url} (NEWSRAG_CHROMA_URL) does not answer: start it again (chroma run --path ... --port ...) "
+        "or fix NEWSRAG_CHROMA_URL; answering resumes by itself once it is back"
+    )
+
+
+class _Guarded:
+    """A Chroma collection on a server: a call that cannot reach it raises one StoreError naming
+    NEWSRAG_CHROMA_URL. The HTTP client reconnects on the next call, so nothing has to be reopened."""
+
+    def __init__(self, col: Any, url: str) -> None:
+        self._col = col
+        self._url = url
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._col, name)
+        if not callable(attr):
+            return attr
+
+        def call(*a: Any, **kw: Any) -> Any:
+            try:
+                return attr(*a, **kw)
+            except Exception as e:
+                if unreachable(e):
+                    log.warning("Chroma server at %s unreachable: %s", self._url, e)
+                    raise server_gone(self._url) from e
+                raise
+
+        return call
+
+
 class ChunkStore:
-    def __init__(self, client: Any, name: str, embedder_identity: str, dimension: int) -> None:
+    def __init__(self, client: Any, name: str, embedder_identity: str, dimension: int, url: str | None = None) -> None:
         self.name = name
         self.identity = embedder_identity
-        self._col = client.get_or_create_collection(
+        self.url = url
+        create = _Guarded(client, url).get_or_create_collection if url else client.get_or_create_collection
+        col = create(
             name=name,
             embedding_function=None,
             metadata={"embedder": embedder_identity, "dimension": dimension, "hnsw:space": "cosine"},
         )
+        self._col = _Guarded(col, url) if url else col
         meta = self._col.metadata or {}
         if meta.get("embedder") != embedder_identity:
             raise StoreError(

@@ -60,7 +60,7 @@ class Store:
     ) -> "Store":
         client = client or make_client(home, chroma_url)
         name = collection_name(base, embedder_identity)
-        return cls(home, ChunkStore(client, name, embedder_identity, dimension), lock_timeout)
+        return cls(home, ChunkStore(client, name, embedder_identity, dimension, url=chroma_url), lock_timeout)
 
     @property
     def lock_path(self) -> Path:

@@ -76,11 +76,14 @@ class Answerer:
             raise ApiError(429, refused, "rate_limit_exceeded", "queue_full")
 
     def run(self, client: str, messages: list[dict[str, Any]], on_piece: Callable[[str, int], None] | None,
-            cancelled: threading.Event | None = None) -> Answer:
-        """In a worker thread: build the chat from `messages`, answer, release the client's slot."""
+            cancelled: threading.Event | None = None, on_ready: Callable[[], None] | None = None) -> Answer:
+        """In a worker thread: build the chat from `messages`, answer, release the client's slot.
+        `on_ready` is called once the question is condensed and retrieved, before generation."""
         try:
             chat, question = fmt.chat_from_messages(self.engine, messages)
             stream = chat.stream(question)
+            if on_ready is not None:
+                on_ready()
             for piece in stream:
                 if cancelled is not None and cancelled.is_set():
                     break  # the client went away: stop generating
@@ -158,8 +161,8 @@ def create_api(engine: Engine, settings: Settings) -> Any:
             raise ApiError(400, too_long, code="question_too_long")
         answerer.admit(client)  # from here the worker releases the client's slot when it is done
         if body.stream:
-            return StreamingResponse(_sse(answerer, client, messages), media_type="text/event-stream",
-                                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+            events = await _sse(answerer, client, messages)
+            return StreamingResponse(events, media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
         loop = asyncio.get_running_loop()
         try:
             answer = await loop.run_in_executor(answerer.pool, answerer.run, client, messages, None, None)
@@ -197,13 +200,20 @@ def _server_error(e: Exception, home: Path | None = None) -> ApiError:
     return ApiError(500, f"the server failed while answering ({type(e).__name__}); its log has the details", "server_error", "internal_error")
 
 
-def _sse(answerer: Answerer, client: str, messages: list[dict[str, Any]]) -> AsyncIterator[str]:
-    """Start the answer in a worker now (so the admitted slot is always released); the
-    returned stream passes its live text on as SSE chunks, then the sources and extras."""
+async def _sse(answerer: Answerer, client: str, messages: list[dict[str, Any]]) -> AsyncIterator[str]:
+    """Start the answer in a worker now (so the admitted slot is always released) and wait
+    until it has retrieved: a failure until then (the store unreachable, the backend not
+    loading) is an HTTP error. The returned stream passes the live text on as SSE chunks,
+    then the sources and extras."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
     cancelled = threading.Event()
     live: fmt.LiveText | None = None
+    ready: asyncio.Future[None] = loop.create_future()
+
+    def set_ready(*_: Any) -> None:
+        if not ready.done():
+            ready.set_result(None)
 
     def on_piece(piece: str, n_passages: int) -> None:
         nonlocal live
@@ -212,8 +222,22 @@ def _sse(answerer: Answerer, client: str, messages: list[dict[str, Any]]) -> Asy
         if delta:
             loop.call_soon_threadsafe(queue.put_nowait, ("text", delta))
 
-    future = loop.run_in_executor(answerer.pool, answerer.run, client, messages, on_piece, cancelled)
-    future.add_done_callback(lambda f: loop.call_soon_threadsafe(queue.put_nowait, ("done", None)))
+    future = loop.run_in_executor(answerer.pool, answerer.run, client, messages, on_piece, cancelled,
+                                  lambda: loop.call_soon_threadsafe(set_ready))
+    future.add_done_callback(lambda f: (queue.put_nowait(("done", None)), set_ready()))
+    try:
+        await ready
+    except asyncio.CancelledError:
+        cancelled.set()
+        raise
+    if future.done():
+        failure = future.exception()
+        if failure is not None:
+            if not isinstance(failure, NewsragError):
+                log.error("answering failed", exc_info=failure)
+            raise _server_error(failure, answerer.settings.home)  # type: ignore[arg-type]
+        if future.result().error and live is None:
+            raise ApiError(502, future.result().error or "", "server_error", "backend_error")
     return _events(future, queue, cancelled, lambda: live, answerer.settings.home)
 
 
