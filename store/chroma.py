@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Sequence
 from urllib.parse import urlparse
 
+from core.articles import RECORD_VERSION
 from core.errors import StoreError
 
 log = logging.getLogger(__name__)
@@ -116,7 +117,7 @@ class ChunkStore:
         col = create(
             name=name,
             embedding_function=None,
-            metadata={"embedder": embedder_identity, "dimension": dimension, "hnsw:space": "cosine"},
+            metadata={"embedder": embedder_identity, "dimension": dimension, "hnsw:space": "cosine", "records": RECORD_VERSION},
         )
         self._col = _Guarded(col, url) if url else col
         meta = self._col.metadata or {}
@@ -132,6 +133,13 @@ class ChunkStore:
     @property
     def metadata(self) -> dict[str, Any]:
         return dict(self._col.metadata or {})
+
+    def sample_meta(self) -> dict[str, Any] | None:
+        """The metadata of one stored chunk (None when the collection is empty)."""
+        res = self._col.get(limit=1, include=["metadatas"])
+        if not res.get("ids"):
+            return None
+        return dict((res.get("metadatas") or [{}])[0] or {})
 
     def vector_dimension(self) -> int | None:
         """Length of a stored vector (None when the collection is empty)."""

@@ -29,6 +29,7 @@ from store.chroma import ChunkStore, Hit, collection_name, make_client
 from store.keyword import KeywordIndex, chunk_key, fingerprint
 from store.lock import WriterLock
 from store import space
+from store.version import check as check_version
 from store.manifest import ArticleRow, Manifest
 
 
@@ -60,7 +61,9 @@ class Store:
     ) -> "Store":
         client = client or make_client(home, chroma_url)
         name = collection_name(base, embedder_identity)
-        return cls(home, ChunkStore(client, name, embedder_identity, dimension, url=chroma_url), lock_timeout)
+        store = cls(home, ChunkStore(client, name, embedder_identity, dimension, url=chroma_url), lock_timeout)
+        check_version(store)  # written by an older or a newer newsrag: migrate, or say how
+        return store
 
     @property
     def lock_path(self) -> Path:
