@@ -6,6 +6,7 @@ import json
 import threading
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import openai
 import pytest
@@ -170,3 +171,37 @@ def _wait_for(cond, timeout: float = 30) -> None:
     while not cond():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.05)
+
+
+def test_newsrag_serve_runs_as_a_command(sample_store, tmp_path):
+    """`newsrag serve --port N` in a subprocess (extractive answers: no model to load), bound to 127.0.0.1."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from tests.servers import free_port
+
+    port = free_port()
+    env = dict(os.environ, NEWSRAG_HOME=str(sample_store.home), NEWSRAG_LLM="extractive", NEWSRAG_API_KEYS="k-cli",
+               PYTHONPATH=os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH")])))
+    log = open(tmp_path / "serve.log", "wb")
+    proc = subprocess.Popen([sys.executable, "-m", "ui.cli", "serve", "--port", str(port), "--no-sample"],
+                            cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{port}/v1"
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                assert [m.id for m in client(url, "k-cli").models.list()] == ["newsrag"]
+                break
+            except openai.APIConnectionError:
+                assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "serve.log").read_text()[-2000:]
+                time.sleep(0.5)
+        r = client(url, "k-cli").chat.completions.create(model="newsrag", messages=[{"role": "user", "content": QUESTION}])
+        assert "Peskov" in r.choices[0].message.content and r.model_extra["citations"]
+        assert f"newsrag API at http://127.0.0.1:{port}/v1" in (tmp_path / "serve.log").read_text()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
