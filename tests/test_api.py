@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -159,14 +160,19 @@ def test_a_full_queue_refuses_new_questions_and_keeps_answering(sample_store, em
             c.chat.completions.create(**ask)
         assert "NEWSRAG_MAX_SESSION_QUEUE" in e.value.body["message"]
         assert [m.id for m in c.models.list()] == ["newsrag"], "the event loop still answers while the worker is busy"
+        carol = threading.Thread(target=lambda: c.chat.completions.create(**ask, user="carol"), daemon=True)
+        carol.start()  # another person behind the same address (OpenAI's `user`): admitted, 2 of 2 in all
+        time.sleep(1.0)
+        with pytest.raises(openai.RateLimitError) as e:  # a third person: the total bound is reached
+            c.chat.completions.create(**ask, user="dave")
+        assert "NEWSRAG_MAX_QUEUE" in e.value.body["message"]
         gate.set()
         first.join(60)
+        carol.join(60)
         assert c.chat.completions.create(**ask).choices[0].message.content.startswith("Dmitry Peskov")
 
 
 def _wait_for(cond, timeout: float = 30) -> None:
-    import time
-
     deadline = time.monotonic() + timeout
     while not cond():
         assert time.monotonic() < deadline, "timed out"

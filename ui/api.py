@@ -59,6 +59,7 @@ class ChatRequest(BaseModel):
     model: str = fmt.MODEL_ID
     messages: list[ChatMessage] = Field(min_length=1)
     stream: bool = False
+    user: str | None = None  # OpenAI's end-user id: a shared front end (Open WebUI) sends one per person
 
 
 class Answerer:
@@ -151,6 +152,9 @@ def create_api(engine: Engine, settings: Settings) -> Any:
     @app.post("/v1/chat/completions")
     async def chat_completions(body: ChatRequest, request: Request) -> Any:
         client = client_of(request)
+        person = body.user or request.headers.get("x-openwebui-user-id")
+        if person:  # each person behind a shared front end gets their own share of the queue
+            client += f"/user:{person[:64]}"
         _check_model(body.model)
         messages = [m.model_dump() for m in body.messages]
         last = messages[-1]
