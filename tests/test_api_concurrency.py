@@ -3,7 +3,9 @@
 Sixteen `openai` clients, each with its own key (NEWSRAG_API_KEYS: the per-client queue
 share is counted per key), ask the eight answerable seed questions that need no second try
 (d06 does, d10 is unanswerable), each twice, half of them streamed. The model answers one
-question at a time in the worker pool; the event loop keeps accepting. Every answer must
+question at a time in the worker pool; the event loop keeps accepting. The clients start
+within one second in job order, so a repeated question follows its first asking and llama.cpp
+reuses most of its cached prompt (as when colleagues ask the same thing). Every answer must
 come without an error and cite its own question's source article. Prints p50/p95 latency.
 """
 
@@ -57,6 +59,7 @@ def test_sixteen_api_clients_at_once_with_the_embedded_llm(seed_qa, embedder, em
         def run(i: int) -> None:
             key, row, stream = jobs[i]
             start.wait()
+            time.sleep(0.05 * i)  # all within a second, in job order: a question's repeat follows it
             try:
                 results[i] = ask(url, key, row["question"], stream)
             except Exception as e:  # noqa: BLE001 - every failure is a finding
