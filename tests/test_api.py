@@ -211,3 +211,25 @@ def test_newsrag_serve_runs_as_a_command(sample_store, tmp_path):
         proc.terminate()
         proc.wait(timeout=30)
         log.close()
+
+
+def test_a_client_that_gives_up_costs_the_model_nothing_more(sample_store, embedder, fake_llm, tmp_path):
+    gate = threading.Event()
+
+    def slow(req):
+        gate.wait(60)
+        return replies(req)
+
+    fake_llm.default = slow
+    settings = make_settings(tmp_path / "home", concurrency=1, api_keys="k1,k2,k3")
+    ask = {"model": "newsrag", "messages": [{"role": "user", "content": QUESTION}]}
+    with api_server(Engine(sample_store, embedder, fake_llm), settings) as url:
+        impatient = [openai.OpenAI(base_url=url, api_key=k, max_retries=0, timeout=2) for k in ("k1", "k2")]
+        for c in impatient:  # the first is answering, the second waits behind it; both give up
+            with pytest.raises(openai.APITimeoutError):
+                c.chat.completions.create(**ask)
+        time.sleep(1.5)  # the server notices within a second
+        gate.set()
+        r = client(url, "k3").chat.completions.create(**ask)
+        assert r.choices[0].message.content.startswith("Dmitry Peskov")
+    assert len([q for q in fake_llm.requests if q.purpose == "answer"]) == 2, "the abandoned waiting question never reached the model"

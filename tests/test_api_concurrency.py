@@ -74,16 +74,20 @@ def test_sixteen_api_clients_at_once_with_the_embedded_llm(seed_qa, embedder, em
         elapsed = time.perf_counter() - t0
 
     errors = [(jobs[i][1]["id"], repr(r)) for i, r in enumerate(results) if not isinstance(r, tuple)]
-    assert errors == [], errors
     wrong, right = [], 0
-    for (key, row, stream), (text, citations, _) in zip(jobs, results):
+    for (key, row, stream), result in zip(jobs, results):
+        if not isinstance(result, tuple):
+            continue
+        text, citations, _ = result
         cited = {files.get(c["article_id"]) for c in citations}
         if row["source"] not in cited:
             wrong.append((row["id"], "streamed" if stream else "whole", text[:200], cited))
         right += any(x.lower() in text.split("\n\nSources:")[0].lower() for x in row["answer_any"])
-    latencies = sorted(r[2] for r in results)
+    latencies = sorted(r[2] for r in results if isinstance(r, tuple)) or [float("nan")]
     p50, p95 = statistics.median(latencies), latencies[int(0.95 * (len(latencies) - 1) + 0.5)]
-    print(f"\n{CLIENTS} API clients answered in {elapsed:.0f} s: 0 errors, {CLIENTS - len(wrong)}/{CLIENTS} cite their own "
-          f"source, {right}/{CLIENTS} hold an accepted answer; latency p50 {p50:.0f} s, p95 {p95:.0f} s, max {latencies[-1]:.0f} s")
+    print(f"\n{CLIENTS} API clients answered in {elapsed:.0f} s: {len(errors)} errors, {CLIENTS - len(errors) - len(wrong)}/{CLIENTS} "
+          f"cite their own source, {right}/{CLIENTS} hold an accepted answer; latency p50 {p50:.0f} s, p95 {p95:.0f} s, "
+          f"max {latencies[-1]:.0f} s")
+    assert errors == [], errors
     assert wrong == [], wrong
     assert elapsed < LIMIT_S, f"{elapsed:.0f} s"

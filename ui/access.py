@@ -90,8 +90,13 @@ def api_keys(settings: Settings) -> list[str]:
     return keys
 
 
-def key_matches(given: str, keys: list[str]) -> bool:
-    return any(hmac.compare_digest(given.encode(), k.encode()) for k in keys)
+def key_matches(given: str, keys: list[str]) -> int | None:
+    """The index of the key `given` is (compared in constant time), or None."""
+    found = None
+    for i, k in enumerate(keys):
+        if hmac.compare_digest(given.encode(), k.encode()):
+            found = i
+    return found
 
 
 class Limiter:

@@ -48,6 +48,10 @@ class ApiError(Exception):
         return {"error": {"message": self.message, "type": self.type, "code": self.code, "param": None}}
 
 
+class Abandoned(Exception):
+    """The client went away (or the server is stopping): the answer is not finished."""
+
+
 class ChatMessage(BaseModel):
     model_config = ConfigDict(extra="allow")
     role: str
@@ -70,6 +74,7 @@ class Answerer:
         self.settings = settings
         self.limiter = Limiter(settings.max_session_queue, settings.max_queue)
         self.pool = ThreadPoolExecutor(max_workers=max(1, settings.concurrency), thread_name_prefix="newsrag-answer")
+        self.closing = threading.Event()
 
     def admit(self, client: str) -> None:
         refused = self.limiter.acquire(client)
@@ -79,15 +84,21 @@ class Answerer:
     def run(self, client: str, messages: list[dict[str, Any]], on_piece: Callable[[str, int], None] | None,
             cancelled: threading.Event | None = None, on_ready: Callable[[], None] | None = None) -> Answer:
         """In a worker thread: build the chat from `messages`, answer, release the client's slot.
-        `on_ready` is called once the question is condensed and retrieved, before generation."""
+        `on_ready` is called once the question is condensed and retrieved, before generation.
+        A client that went away (`cancelled`) costs no more work: skipped, or stopped between pieces."""
+        def gone() -> bool:
+            return self.closing.is_set() or (cancelled is not None and cancelled.is_set())
+
         try:
+            if gone():
+                raise Abandoned()
             chat, question = fmt.chat_from_messages(self.engine, messages)
             stream = chat.stream(question)
             if on_ready is not None:
                 on_ready()
             for piece in stream:
-                if cancelled is not None and cancelled.is_set():
-                    break  # the client went away: stop generating
+                if gone():
+                    raise Abandoned()
                 if on_piece is not None:
                     on_piece(piece, len(stream.passages))
             return stream.answer
@@ -95,6 +106,7 @@ class Answerer:
             self.limiter.release(client)
 
     def close(self) -> None:
+        self.closing.set()
         self.pool.shutdown(wait=False, cancel_futures=True)
 
 
@@ -102,6 +114,7 @@ def create_api(engine: Engine, settings: Settings) -> Any:
     """The FastAPI app over `engine` (shared by every request)."""
     keys = api_keys(settings)
     answerer = Answerer(engine, settings)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
         yield
@@ -132,11 +145,12 @@ def create_api(engine: Engine, settings: Settings) -> Any:
         if not keys:
             return f"ip:{request.client.host if request.client else '?'}"
         scheme, _, given = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not given.strip() or not key_matches(given.strip(), keys):
+        which = key_matches(given.strip(), keys) if scheme.lower() == "bearer" and given.strip() else None
+        if which is None:
             why = "no API key was sent" if not given.strip() else "the API key is not one of NEWSRAG_API_KEYS"
             raise ApiError(401, f"{why}: send the header Authorization: Bearer KEY (in the openai client: api_key=KEY)",
                            "invalid_request_error", "invalid_api_key")
-        return f"key:{given.strip()[-6:]}"
+        return f"key:{which}"
 
     @app.get("/v1/models")
     async def models(request: Request) -> dict[str, Any]:
@@ -168,10 +182,15 @@ def create_api(engine: Engine, settings: Settings) -> Any:
             events = await _sse(answerer, client, messages)
             return StreamingResponse(events, media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
         loop = asyncio.get_running_loop()
+        cancelled = threading.Event()
+        future = loop.run_in_executor(answerer.pool, answerer.run, client, messages, None, cancelled)
+        while not (await asyncio.wait({future}, timeout=1.0))[0]:
+            if await request.is_disconnected():  # a client that gave up leaves the model to the others
+                cancelled.set()
         try:
-            answer = await loop.run_in_executor(answerer.pool, answerer.run, client, messages, None, None)
+            answer = future.result()
         except Exception as e:  # noqa: BLE001 - every failure reaches the client in OpenAI's shape
-            if not isinstance(e, NewsragError):
+            if not isinstance(e, (NewsragError, Abandoned)):
                 log.exception("answering failed")
             raise _server_error(e, settings.home) from e
         if answer.error:
@@ -192,9 +211,11 @@ def _check_model(model: str) -> None:
 
 
 def _server_error(e: Exception, home: Path | None = None) -> ApiError:
-    full = space.explain(e, home, then="ask again", writing=False) if home is not None and not isinstance(e, NewsragError) else None
+    full = space.explain(e, home, then="ask again", writing=False) if home is not None else None
     if full is not None:
         return ApiError(507, str(full), "server_error", "disk_full")
+    if isinstance(e, Abandoned):
+        return ApiError(499, "the request was abandoned", "invalid_request_error", "abandoned")
     if isinstance(e, StoreError):
         return ApiError(503, str(e), "server_error", "store_unavailable")
     if isinstance(e, ConfigError):
@@ -237,7 +258,7 @@ async def _sse(answerer: Answerer, client: str, messages: list[dict[str, Any]]) 
     if future.done():
         failure = future.exception()
         if failure is not None:
-            if not isinstance(failure, NewsragError):
+            if not isinstance(failure, (NewsragError, Abandoned)):
                 log.error("answering failed", exc_info=failure)
             raise _server_error(failure, answerer.settings.home)  # type: ignore[arg-type]
         if future.result().error and live is None:
@@ -259,7 +280,7 @@ async def _events(future: Any, queue: asyncio.Queue[tuple[str, Any]], cancelled:
         try:
             answer = future.result()
         except Exception as e:  # noqa: BLE001 - sent to the client in OpenAI's shape
-            if not isinstance(e, NewsragError):
+            if not isinstance(e, (NewsragError, Abandoned)):
                 log.exception("answering failed")
             yield _event(_server_error(e, home).body())
             return
