@@ -21,3 +21,9 @@ class IngestError(NewsragError):
 
 class StoreError(NewsragError):
     """The store is missing, locked, or does not match the configured embedder."""
+
+
+class DiskFullError(StoreError):
+    """No space left where the store lives. `report` holds what an ingest had done (for `--json`)."""
+
+    report: object | None = None

@@ -99,8 +99,21 @@ class Settings(BaseSettings):
     # --- chat page
     host: str = Field("127.0.0.1", description="Address the chat page binds to.")
     port: int = Field(7860, description="Port of the chat page.")
-    auth: SecretStr | None = Field(None, description="user:password to require a login on the chat page.")
-    concurrency: int = Field(2, description="Answers generated at once by the chat page (others queue).")
+    auth: SecretStr | None = Field(
+        None,
+        description="Logins for the chat page: user:password (one editor), or user:password:role,... with role editor or reader.",
+    )
+    readonly: bool = Field(False, description="Make the whole page read-only: nobody can upload, ingest or remove articles.")
+    concurrency: int = Field(2, description="Answers generated at once by the chat page and by the API server (others queue).")
+
+    # --- serving a team: the OpenAI-compatible API (`newsrag serve`) and limits
+    api_host: str = Field("127.0.0.1", description="Address `newsrag serve` (the OpenAI-compatible API) binds to.")
+    api_port: int = Field(7861, description="Port of `newsrag serve`.")
+    api_keys: SecretStr | None = Field(None, description="Comma-separated keys; when set, the API requires `Authorization: Bearer KEY`.")
+    max_question_chars: int = Field(2000, description="Longest question (characters) the page and the API accept.")
+    max_session_queue: int = Field(2, description="Questions one page session or one API key may have waiting or running at once.")
+    max_queue: int = Field(64, description="Questions that may wait in all, page and API each; beyond it new ones are refused.")
+    max_upload_files: int = Field(20, description="Files one upload on the page may add (each at most NEWSRAG_MAX_FILE_MB).")
 
     def resolved_model_dir(self) -> Path:
         return self.model_dir or self.home / "models"

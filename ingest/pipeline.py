@@ -23,8 +23,9 @@ from ingest.files import find_files, shown
 from ingest.readers import MAX_PARAGRAPH, MIN_WORDS, IngestOptions, bounded_paragraphs, load_file
 from ingest.sources import Unit, file_key, units
 from ingest.web import is_url
-from core.errors import NewsragError
+from core.errors import DiskFullError, NewsragError
 from store import Store
+from store.space import check_free, estimate
 
 log = logging.getLogger(__name__)
 
@@ -85,9 +86,17 @@ def ingest(
 ) -> IngestReport:
     """Files, folders, URLs of pages and feeds (a `str` with "://"), and feed files, upserted."""
     report = IngestReport()
-    with store.writer():  # one writer per store; also undoes what a killed writer left half-done
-        work = units(items, opts, report.failed)
-        store_units(work, store, embedder, opts, report, progress, on_file)
+    try:
+        with store.writer():  # one writer per store; also undoes what a killed writer left half-done
+            work = units(items, opts, report.failed)
+            # a large ingest that cannot fit is refused before it writes
+            check_free(store.home, estimate([Path(u.origin) for u in work if not is_url(u.origin)]))
+            store_units(work, store, embedder, opts, report, progress, on_file)
+    except DiskFullError as e:  # stop at once (every file would fail); the caller still gets the report
+        e.report = report
+        report.failed.append({"path": "(the store)", "reason": _one_line(str(e))})
+        _totals(store, report)
+        raise
     return report
 
 
@@ -106,6 +115,8 @@ def store_units(
             changed |= _ingest_unit(unit, store, embedder, count_tokens, opts, report, seen)
             if unit.feed:
                 store.manifest.mark_entry(unit.feed, unit.entry)
+        except DiskFullError:
+            raise
         except NewsragError as e:
             report.failed.append({"path": unit.name, "reason": _one_line(str(e))})
         except Exception as e:  # one bad file must not stop the rest
@@ -113,8 +124,15 @@ def store_units(
             report.failed.append({"path": unit.name, "reason": _one_line(f"{type(e).__name__}: {e}")})
     if changed or store.keyword_stale():  # stale: e.g. a writer killed before its rebuild
         store.sync_keyword()
-    report.chunks_total = store.chunks.count()
-    report.articles_total = store.manifest.count()
+    _totals(store, report)
+
+
+def _totals(store: Store, report: IngestReport) -> None:
+    try:
+        report.chunks_total = store.chunks.count()
+        report.articles_total = store.manifest.count()
+    except Exception as e:  # noqa: BLE001 - totals are best effort when the store has failed
+        log.debug("cannot count the store: %s", e)
 
 
 def _ingest_unit(

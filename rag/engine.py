@@ -85,7 +85,6 @@ class Engine:
             chroma_url=settings.chroma_url,
             lock_timeout=settings.lock_timeout,
         )
-        store.ensure_current()  # a store written by an older newsrag is migrated before it is read
         if settings.chroma_url:  # a shared server: another NEWSRAG_HOME may have written (a full scan, so only then)
             for line in store.catch_up():
                 log.warning("%s", line)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Sequence
 from urllib.parse import urlparse
 
+from core.articles import RECORD_VERSION
 from core.errors import StoreError
 from core.filters import Filter
 
@@ -61,6 +62,8 @@ def make_client(home: Path, url: str | None = None) -> Any:
         try:
             return chromadb.HttpClient(host=u.hostname or "127.0.0.1", port=u.port or 8000, ssl=u.scheme == "https", settings=cs)
         except Exception as e:
+            if unreachable(e):
+                raise server_gone(url) from e
             raise StoreError(f"cannot reach the Chroma server at {url} (NEWSRAG_CHROMA_URL): {e}") from e
     home.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(home / "chroma"), settings=cs)
@@ -85,15 +88,65 @@ def embedder_problem(meta: dict[str, Any], identity: str, dimension: int = 0, st
     return ""
 
 
+def unreachable(exc: BaseException) -> bool:
+    """Whether `exc` (or its cause/context) is a connection that failed: refused, reset, timed out."""
+    seen: set[int] = set()
+    stack: list[BaseException | None] = [exc]
+    while stack:
+        e = stack.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, (ConnectionError, TimeoutError)) or type(e).__module__.startswith(("httpx", "httpcore")):
+            return True
+        stack += [e.__cause__, e.__context__]
+    return False
+
+
+def server_gone(url: str) -> StoreError:
+    return StoreError(
+        f"the Chroma server at {url} (NEWSRAG_CHROMA_URL) does not answer: start it again (chroma run --path ... --port ...) "
+        "or fix NEWSRAG_CHROMA_URL; answering resumes by itself once it is back"
+    )
+
+
+class _Guarded:
+    """A Chroma collection on a server: a call that cannot reach it raises one StoreError naming
+    NEWSRAG_CHROMA_URL. The HTTP client reconnects on the next call, so nothing has to be reopened."""
+
+    def __init__(self, col: Any, url: str) -> None:
+        self._col = col
+        self._url = url
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._col, name)
+        if not callable(attr):
+            return attr
+
+        def call(*a: Any, **kw: Any) -> Any:
+            try:
+                return attr(*a, **kw)
+            except Exception as e:
+                if unreachable(e):
+                    log.warning("Chroma server at %s unreachable: %s", self._url, e)
+                    raise server_gone(self._url) from e
+                raise
+
+        return call
+
+
 class ChunkStore:
-    def __init__(self, client: Any, name: str, embedder_identity: str, dimension: int) -> None:
+    def __init__(self, client: Any, name: str, embedder_identity: str, dimension: int, url: str | None = None) -> None:
         self.name = name
         self.identity = embedder_identity
-        self._col = client.get_or_create_collection(
+        self.url = url
+        create = _Guarded(client, url).get_or_create_collection if url else client.get_or_create_collection
+        col = create(
             name=name,
             embedding_function=None,
-            metadata={"embedder": embedder_identity, "dimension": dimension, "hnsw:space": "cosine"},
+            metadata={"embedder": embedder_identity, "dimension": dimension, "hnsw:space": "cosine", "records": RECORD_VERSION},
         )
+        self._col = _Guarded(col, url) if url else col
         if wrong := embedder_problem(self._col.metadata or {}, embedder_identity, dimension):
             raise StoreError(
                 f"collection {name!r} {wrong}: "
@@ -106,6 +159,19 @@ class ChunkStore:
     @property
     def metadata(self) -> dict[str, Any]:
         return dict(self._col.metadata or {})
+
+    def sample_meta(self) -> dict[str, Any] | None:
+        """The metadata of one stored chunk (None when the collection is empty)."""
+        res = self._col.get(limit=1, include=["metadatas"])
+        if not res.get("ids"):
+            return None
+        return dict((res.get("metadatas") or [{}])[0] or {})
+
+    def vector_dimension(self) -> int | None:
+        """Length of a stored vector (None when the collection is empty)."""
+        res = self._col.get(limit=1, include=["embeddings"])
+        vectors = res.get("embeddings")
+        return None if vectors is None or len(vectors) == 0 else len(vectors[0])
 
     def scan(self, batch: int = 5000) -> list[tuple[str, dict[str, Any]]]:
         """(chunk id, metadata) of every chunk, without the texts."""

@@ -29,6 +29,8 @@ from core.filters import Filter
 from store.chroma import ChunkStore, Hit, collection_name, make_client
 from store.keyword import KeywordIndex, chunk_key, fingerprint
 from store.lock import WriterLock
+from store import space
+from store.version import MARK, check as check_version, stored_version
 from store.manifest import ArticleRow, Manifest
 
 
@@ -60,7 +62,9 @@ class Store:
     ) -> "Store":
         client = client or make_client(home, chroma_url)
         name = collection_name(base, embedder_identity)
-        return cls(home, ChunkStore(client, name, embedder_identity, dimension), lock_timeout)
+        store = cls(home, ChunkStore(client, name, embedder_identity, dimension, url=chroma_url), lock_timeout)
+        check_version(store)  # written by an older or a newer newsrag: migrate, or say how
+        return store
 
     @property
     def lock_path(self) -> Path:
@@ -75,14 +79,9 @@ class Store:
                 self.migrate()
             yield lock
 
-    # --- the chunk record's layout (core.articles.RECORD_VERSION)
+    # --- the chunk record's layout (core.articles.RECORD_VERSION; see store/version.py)
     def record_version(self) -> int:
-        """The layout the chunks in Chroma are written in; an empty store is current."""
-        v = self.manifest.get_meta("record_version")
-        if v is None and self.chunks.count() == 0:
-            self.manifest.set_meta("record_version", str(RECORD_VERSION))
-            return RECORD_VERSION
-        return int(v or 1)
+        return stored_version(self) or RECORD_VERSION
 
     def migrate(self, batch: int = 2000) -> int:
         """Rewrite every chunk record in the current layout (hold `writer()`); returns how many.
@@ -97,23 +96,9 @@ class Store:
         for i in range(0, len(scanned), batch):
             part = scanned[i : i + batch]
             self.chunks.update_metadatas([cid for cid, _ in part], [ChunkRecord.from_meta(m).to_meta() for _, m in part])
-        self.manifest.set_meta("record_version", str(RECORD_VERSION))
+        self.manifest.set_meta(MARK, str(RECORD_VERSION))
         log.warning("migrated %d chunk records to layout %d (numeric publication dates)", len(scanned), RECORD_VERSION)
         return len(scanned)
-
-    def ensure_current(self) -> None:
-        """For a process about to answer: migrate an older store now, or say how to."""
-        if self.record_version() >= RECORD_VERSION:
-            return
-        try:
-            with WriterLock(self.lock_path, 0):
-                self.migrate()
-        except StoreError:
-            raise StoreError(
-                f"the store in {self.home} was written by an older newsrag (chunk records v{self.record_version()}, "
-                f"this version reads v{RECORD_VERSION}) and needs a one-time migration, which waits for the running ingest: "
-                "run `newsrag doctor --fix` once it has finished"
-            ) from None
 
     def recover(self) -> list[str]:
         """Undo half-written articles (hold `writer()`); returns their ids. A re-ingest redoes them."""
@@ -131,26 +116,42 @@ class Store:
         row = self.manifest.get(article.article_id)
         return row is not None and row.content_hash == article.content_hash
 
+    @contextmanager
+    def _space(self) -> Iterator[None]:
+        """A write that fails for want of disk space raises DiskFullError, which says where and what to do."""
+        try:
+            yield
+        except StoreError:
+            raise
+        except Exception as e:
+            full = space.explain(e, self.home)
+            if full is None:
+                raise
+            raise full from e
+
     def write_article(self, article: Article, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]) -> None:
         aid, h = article.article_id, article.content_hash
         metas = [ChunkRecord.of(article, c, len(chunks)).to_meta() for c in chunks]
-        self.manifest.begin(aid)
-        self.chunks.upsert([c.chunk_id for c in chunks], vectors, [c.text for c in chunks], metas)
-        self.chunks.delete_article(aid, keep_hash=h)
-        self.manifest.put(
-            ArticleRow(aid, h, len(chunks), article.title, article.byline, article.date, article.source, article.url, article.path)
-        )
+        with self._space():
+            self.manifest.begin(aid)
+            self.chunks.upsert([c.chunk_id for c in chunks], vectors, [c.text for c in chunks], metas)
+            self.chunks.delete_article(aid, keep_hash=h)
+            self.manifest.put(
+                ArticleRow(aid, h, len(chunks), article.title, article.byline, article.date, article.source, article.url, article.path)
+            )
 
     def remove_article(self, article_id: str) -> None:
-        self.manifest.begin(article_id)
-        self.chunks.delete_article(article_id)
-        self.manifest.remove(article_id)
+        with self._space():
+            self.manifest.begin(article_id)
+            self.chunks.delete_article(article_id)
+            self.manifest.remove(article_id)
 
     def sync_keyword(self) -> None:
         """Rebuild the keyword index from every chunk in Chroma."""
         hits = self.chunks.all()
         fp = fingerprint(chunk_key(h.chunk_id, str(h.meta.get("content_hash", ""))) for h in hits)
-        self.keyword.rebuild([(h.chunk_id, keyword_text(h.text, h.meta)) for h in hits], fp)
+        with self._space():
+            self.keyword.rebuild([(h.chunk_id, keyword_text(h.text, h.meta)) for h in hits], fp)
 
     def catch_up(self) -> list[str]:
         """For a process about to answer: take in what another writer left in Chroma (a Chroma

@@ -290,3 +290,24 @@ def _site_handler(site: NewsSite) -> type[BaseHTTPRequestHandler]:
                 self.wfile.write(body)
 
     return Handler
+@contextlib.contextmanager
+def api_server(engine: Any, settings: Any) -> Iterator[str]:
+    """`newsrag serve`'s app (ui.api.create_api) under uvicorn in a thread on 127.0.0.1; yields its /v1 URL."""
+    import uvicorn
+
+    from ui.api import create_api
+
+    config = uvicorn.Config(create_api(engine, settings), host="127.0.0.1", port=free_port(), log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the API server did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{config.port}/v1"
+    finally:
+        server.should_exit = True
+        thread.join(30)

@@ -154,6 +154,7 @@ def test_filters_by_source_and_dates_are_pushed_down(dated, embedder, fake_llm):
 def test_a_store_written_before_numeric_dates_is_migrated(dated, embedder, fake_llm):
     """Layout v1 kept dates as text only: opening it for answers migrates it, and date filters work."""
     from core.articles import RECORD_VERSION
+    from store import Store
 
     scanned = dated.chunks.scan()
     gone = dict.fromkeys(("day", "source_key", "host", "date_source", "page", "v"))  # None deletes a key in Chroma
@@ -161,7 +162,7 @@ def test_a_store_written_before_numeric_dates_is_migrated(dated, embedder, fake_
     assert all("day" not in m for _, m in dated.chunks.scan())
     dated.manifest.set_meta("record_version", "1")
     assert dated.record_version() == 1
-    dated.ensure_current()
+    dated = Store.open(dated.home, embedder.identity, embedder.dimension)  # opening it migrates it
     assert dated.record_version() == RECORD_VERSION
     assert all(m["day"] == day_number(m["date"]) for _, m in dated.chunks.scan())
     a = engine_for(dated, embedder, fake_llm).answer("Who is the latest harbour director of Riverton?", as_of=date(2025, 6, 1))

@@ -19,9 +19,10 @@ import logging  # noqa: E402
 from typing import Any  # noqa: E402
 
 from rag.engine import Engine  # noqa: E402
-from core.errors import ConfigError, NewsragError  # noqa: E402
+from core.errors import NewsragError  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from ui import corpus  # noqa: E402
+from ui.access import Access  # noqa: E402
 from ui.backends import Registry  # noqa: E402
 from ui.handlers import Page  # noqa: E402
 from ui.render import CSS, HEAD, WELCOME, sources_html, trace_html  # noqa: E402
@@ -40,11 +41,26 @@ def create_app(engine: Engine, settings: Settings, llms: Registry | None = None)
     page = Page(engine, settings, llms)
     backends = page.backends
 
-    def add_files(files: list[Any] | None, progress: Any = gr.Progress()) -> tuple[Any, ...]:
-        return page.add_files(files, progress)
+    # Gradio passes the request (the logged-in user, the session) to a parameter typed gr.Request.
+    def add_files(files, request, progress=gr.Progress()):  # type: ignore[no-untyped-def]
+        return page.add_files(files, progress, user=_user(request))
 
-    def add_urls(text: str | None, progress: Any = gr.Progress()) -> tuple[Any, ...]:
-        return page.add_urls(text, progress)
+    def remove_article(article_id, request):  # type: ignore[no-untyped-def]
+        return page.remove_article(article_id, user=_user(request))
+
+    def respond(message, history, session, backend, model, top_k, as_of, since, until, outlets, request):  # type: ignore[no-untyped-def]
+        yield from page.respond(
+            message, history, session, backend, model, top_k, as_of, since, until, outlets, client=getattr(request, "session_hash", None)
+        )
+
+    def editor_controls(request):  # type: ignore[no-untyped-def]
+        return page.editor_controls(_user(request))
+
+    def add_urls(text, request, progress=gr.Progress()):  # type: ignore[no-untyped-def]
+        return page.add_urls(text, progress, user=_user(request))
+
+    for fn in (add_files, add_urls, remove_article, respond, editor_controls):
+        fn.__annotations__ = {"request": gr.Request}
 
     with gr.Blocks(title="newsrag", analytics_enabled=False) as demo:
         session = gr.State(None)
@@ -122,9 +138,9 @@ def create_app(engine: Engine, settings: Settings, llms: Registry | None = None)
         chat_outputs = [chatbot, box, sources, trace, plain, session]
         chat_inputs = [box, chatbot, session, backend, model, top_k, as_of, since, until, outlets]
         answer_kw = dict(concurrency_limit=settings.concurrency, concurrency_id="answer")
-        ask.click(page.respond, chat_inputs, chat_outputs, api_name="ask", **answer_kw)
-        box.submit(page.respond, chat_inputs, chat_outputs, api_name=False, **answer_kw)
-        examples.click(lambda x: x[0], examples, box, api_name=False, queue=False).then(page.respond, chat_inputs, chat_outputs, api_name=False, **answer_kw)
+        ask.click(respond, chat_inputs, chat_outputs, api_name="ask", **answer_kw)
+        box.submit(respond, chat_inputs, chat_outputs, api_name=False, **answer_kw)
+        examples.click(lambda x: x[0], examples, box, api_name=False, queue=False).then(respond, chat_inputs, chat_outputs, api_name=False, **answer_kw)
         clear_btn.click(page.clear, session, chat_outputs, api_name=False)
         chatbot.clear(page.clear, session, chat_outputs, api_name=False)
         copy.click(None, plain, None, js="(text) => { window.nrCopy && window.nrCopy(text); }", api_name=False)
@@ -141,7 +157,7 @@ def create_app(engine: Engine, settings: Settings, llms: Registry | None = None)
 
         refresh(files.upload(add_files, files, [report, *corpus_outputs], api_name="add_files", concurrency_limit=1, concurrency_id="ingest"))
         refresh(fetch_btn.click(add_urls, urls, [report, *corpus_outputs], api_name="add_urls", concurrency_limit=1, concurrency_id="ingest"))
-        refresh(remove_btn.click(page.remove_article, pick, [report, *corpus_outputs], api_name="remove", concurrency_limit=1, concurrency_id="ingest"))
+        refresh(remove_btn.click(remove_article, pick, [report, *corpus_outputs], api_name="remove", concurrency_limit=1, concurrency_id="ingest"))
         refresh(demo.load(page.corpus_view, None, corpus_outputs, api_name=False))
         for control in (grep, outlets, since, until, sort):  # a new filter starts at its first page
             control.change(lambda *f: page.search(*f, 1), filters, listing, **fast)
@@ -149,6 +165,7 @@ def create_app(engine: Engine, settings: Settings, llms: Registry | None = None)
         page_no.submit(page.search, [*filters, page_no], listing, **fast)
         prev_btn.click(lambda *f: page.search(*f[:-1], max(1, int(f[-1] or 1) - 1)), [*filters, page_no], listing, **fast)
         next_btn.click(lambda *f: page.search(*f[:-1], int(f[-1] or 1) + 1), [*filters, page_no], listing, **fast)
+        demo.load(editor_controls, None, [files, pick, remove_btn, urls, fetch_btn], api_name=False)
     return demo
 
 
@@ -160,20 +177,23 @@ def theme() -> Any:
 
 
 def auth_pair(settings: Settings) -> tuple[str, str] | None:
-    if settings.auth is None:
-        return None
-    user, sep, password = settings.auth.get_secret_value().partition(":")
-    if not sep or not user or not password:
-        raise ConfigError("NEWSRAG_AUTH must be user:password (both non-empty)")
-    return user, password
+    """The first login (user, password); every login is `Access(settings).logins()`."""
+    logins = Access(settings).logins()
+    return logins[0] if logins else None
+
+
+def _user(request: Any) -> str | None:
+    return getattr(request, "username", None)
 
 
 def launch(demo: Any, settings: Settings, **kw: Any) -> Any:
-    """Start the page with the house defaults; `kw` overrides (tests pass a port and prevent_thread_lock)."""
-    auth = auth_pair(settings)
+    """Start the page with the house defaults; `kw` overrides (tests pass a port and prevent_thread_lock).
+
+    The queue holds at most NEWSRAG_MAX_QUEUE events; each waiting browser sees its place in it."""
+    auth = Access(settings).logins()
     if settings.host not in ("127.0.0.1", "localhost", "::1") and auth is None:
         log.warning("the chat page is reachable from other machines at %s without a login; set NEWSRAG_AUTH=user:password", settings.host)
-    demo.queue(default_concurrency_limit=settings.concurrency, max_size=max(64, 16 * settings.concurrency))
+    demo.queue(default_concurrency_limit=settings.concurrency, max_size=settings.max_queue)
     options: dict[str, Any] = dict(
         server_name=settings.host,
         server_port=settings.port,

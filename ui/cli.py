@@ -63,6 +63,12 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--no-sample", action="store_true", help="do not ingest the sample corpus into an empty store")
     s.set_defaults(func=cmd_chat)
 
+    s = sub.add_parser("serve", help="serve an OpenAI-compatible API (/v1/chat/completions) for chat clients and scripts")
+    s.add_argument("--host", default=None, help="address to bind (default NEWSRAG_API_HOST, 127.0.0.1)")
+    s.add_argument("--port", type=int, default=None, help="port (default NEWSRAG_API_PORT, 7861)")
+    s.add_argument("--no-sample", action="store_true", help="do not ingest the sample corpus into an empty store")
+    s.set_defaults(func=cmd_serve)
+
     s = sub.add_parser("models", help="list the LLM and embedding backends")
     s.set_defaults(func=cmd_models)
 
@@ -122,6 +128,14 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     from ui.app import serve
 
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+    serve(settings.model_copy(update=overrides), ingest_sample=not args.no_sample)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from ui.api import serve
+
+    overrides = {k: v for k, v in (("api_host", args.host), ("api_port", args.port)) if v is not None}
     serve(settings.model_copy(update=overrides), ingest_sample=not args.no_sample)
     return 0
 

@@ -20,7 +20,9 @@ from core.errors import ConfigError, NewsragError
 from core.filters import Filter
 from core.settings import Settings
 from core.types import Answer
+from store import space
 from ui import corpus
+from ui.access import Access, Limiter, question_too_long
 from ui.backends import Backends, Registry, key_status
 from ui.render import (
     answer_html, message_html, pending_sources_html, plain_text, report_html, sources_html, streaming_html, trace_html,
@@ -47,26 +49,47 @@ class Page:
         self.settings = settings
         self.backends = Backends(engine, settings, llms)
         self.uploads = settings.home / "uploads"
+        self.access = Access(settings)
+        self.limiter = Limiter(settings.max_session_queue, settings.max_queue)
 
     # --- chat: outputs are (chatbot, question box, sources, trace, copy text, session)
     def respond(
         self, message: str, history: list[dict[str, Any]] | None, session: Session | None,
         backend: str | None = None, model: str | None = None, top_k: float | None = None,
-        as_of: Any = None, since: Any = None, until: Any = None, sources: str | None = None,
+        as_of: Any = None, since: Any = None, until: Any = None, sources: str | None = None, client: str | None = None,
     ) -> Iterator[tuple[Any, ...]]:
-        import gradio as gr
-
+        """`as_of`, `since`, `until`, `sources`: the *When and where* panel.
+        `client`: the browser session (Gradio's session hash), for the per-session limit."""
         session = session or Session(Chat(self.engine))
         history = list(history or [])
         message = (message or "").strip()
         if not message:
             yield self._turn(history, session)
             return
+        refused = question_too_long(message, self.settings) or self.limiter.acquire(client or str(id(session)))
+        if refused:  # the question is not asked; the box keeps it so it can be shortened
+            history += [{"role": "user", "content": message[:200] + ("…" if len(message) > 200 else "")},
+                        {"role": "assistant", "content": message_html(refused[0].upper() + refused[1:] + ".")}]
+            yield history, message, *self._turn(history, session)[2:]
+            return
+        try:
+            when = (as_of, since, until, sources)
+            yield from self._respond(message, history, session, backend, model, top_k, when)
+        finally:
+            self.limiter.release(client or str(id(session)))
+
+    def _respond(
+        self, message: str, history: list[dict[str, Any]], session: Session, backend: str | None, model: str | None,
+        top_k: float | None, when: tuple[Any, Any, Any, str | None],
+    ) -> Iterator[tuple[Any, ...]]:
+        import gradio as gr
+
         history += [{"role": "user", "content": message}, {"role": "assistant", "content": streaming_html("")}]
         yield self._turn(history, session)
         text = ""
         try:
             session.chat.llm = self.backends.get(backend, model)
+            as_of, since, until, sources = when
             session.chat.as_of = page_date(as_of, "As of")
             session.chat.filters = Filter(page_date(since, "Since"), page_date(until, "Until"), tuple(_outlets(sources)))
             stream = session.chat.stream(message, top_k=int(top_k) if top_k else None)
@@ -83,8 +106,11 @@ class Page:
             history[-1] = {"role": "assistant", "content": message_html(str(e))}
             yield self._turn(history, session)
         except Exception as e:  # the page shows a message, the log keeps the traceback
-            log.exception("answering %r failed", message)
-            history[-1] = {"role": "assistant", "content": message_html(f"Something went wrong while answering ({type(e).__name__}: {e}).")}
+            full = space.explain(e, self.settings.home, then="ask again", writing=False)
+            if full is None:
+                log.exception("answering %r failed", message)
+            text = str(full) if full else f"Something went wrong while answering ({type(e).__name__}: {e})."
+            history[-1] = {"role": "assistant", "content": message_html(text)}
             yield self._turn(history, session)
 
     def _turn(self, history: list[dict[str, Any]], session: Session) -> tuple[Any, ...]:
@@ -144,7 +170,9 @@ class Page:
             page_no,
         )
 
-    def add_urls(self, text: str | None, progress: Any = None) -> tuple[Any, ...]:
+    def add_urls(self, text: str | None, progress: Any = None, user: str | None = None) -> tuple[Any, ...]:
+        if not self.access.can_edit(user):
+            return (message_html(self.access.refusal(user)), *self.corpus_view())
         if not (text or "").strip():
             return (message_html("Paste one or more URLs of pages or RSS/Atom feeds first.", "empty"), *self.corpus_view())
 
@@ -161,10 +189,17 @@ class Page:
     def status_line(self, n_articles: int) -> str:
         return f"{n_articles} articles in the store · answers by the **{self.settings.llm}** backend unless you pick another in *Settings*."
 
-    def add_files(self, files: list[Any] | None, progress: Any = None) -> tuple[Any, ...]:
+    def add_files(self, files: list[Any] | None, progress: Any = None, user: str | None = None) -> tuple[Any, ...]:
+        """`user`: the logged-in user (Gradio's `request.username`); only editors may add."""
+        if not self.access.can_edit(user):
+            return (message_html(self.access.refusal(user)), *self.corpus_view())
         paths = [f if isinstance(f, str) else getattr(f, "name", str(f)) for f in (files or [])]
         if not paths:
             return (message_html("Choose one or more files first.", "empty"), *self.corpus_view())
+        if len(paths) > self.settings.max_upload_files:
+            note = (f"{len(paths)} files is more than one upload may add ({self.settings.max_upload_files}, NEWSRAG_MAX_UPLOAD_FILES): "
+                    "upload them in smaller batches.")
+            return (message_html(note), *self.corpus_view())
         saved = corpus.save_uploads(paths, self.uploads, int(self.settings.max_file_mb * 2**20))
 
         def on_file(i: int, n: int, path: str) -> None:
@@ -177,9 +212,11 @@ class Page:
             return (message_html(str(e)), *self.corpus_view())
         return (report_html(report), *self.corpus_view())
 
-    def remove_article(self, article_id: str | None) -> tuple[Any, ...]:
+    def remove_article(self, article_id: str | None, user: str | None = None) -> tuple[Any, ...]:
         from ingest import remove
 
+        if not self.access.can_edit(user):
+            return (message_html(self.access.refusal(user)), *self.corpus_view())
         if not article_id:
             return (message_html("Pick an article to remove.", "empty"), *self.corpus_view())
         try:
@@ -188,6 +225,13 @@ class Page:
             return (message_html(str(e)), *self.corpus_view())
         note = f"Removed {len(removed)} article." if removed else "That article was already gone."
         return (message_html(note, "report"), *self.corpus_view())
+
+    def editor_controls(self, user: str | None = None) -> tuple[Any, ...]:
+        """The upload, add-by-URL and remove controls, shown to editors only (the server checks again on use)."""
+        import gradio as gr
+
+        show = self.access.can_edit(user)
+        return tuple(gr.update(visible=show) for _ in range(5))
 
     # --- settings
     def describe_backend(self, name: str | None) -> str:

@@ -10,7 +10,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from core.errors import ConfigError
+from core.errors import ConfigError, DiskFullError
 from core.settings import Settings
 
 
@@ -69,7 +69,7 @@ def _show(args: argparse.Namespace) -> Any:
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from ingest import ingest, is_url
+    from ingest import IngestReport, ingest, is_url
 
     if not args.items and not args.watch:
         raise ConfigError("name what to ingest: files, folders, URLs or feeds (or --watch DIR)")
@@ -79,7 +79,12 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     report = None
     if args.items:
         items = [i if is_url(i) else Path(i) for i in args.items]
-        report = ingest(items, store, embedder, opts, progress=not args.json and sys.stderr.isatty())
+        try:
+            report = ingest(items, store, embedder, opts, progress=not args.json and sys.stderr.isatty())
+        except DiskFullError as e:  # what was done is still reported, then the one-line error
+            if isinstance(e.report, IngestReport):
+                print(json.dumps(e.report.as_dict() | {"error": str(e)}, indent=2) if args.json else e.report.summary())
+            raise
         _show(args)(report)
     if args.watch:
         from ingest.watch import watch
