@@ -71,7 +71,7 @@ def trace_view(a: Answer) -> TraceView:
             rows.append(("as of", t["as_of"] + (f"; window {_window(window)}" if window else "")))
         flt = {k: v for k, v in (t.get("filters") or {}).items() if v}
         if flt:
-            rows.append(("filters", ", ".join(f"{k} {v}" for k, v in flt.items())))
+            rows.append(("filters", "; ".join(f"{k.replace('_', ' ')} {', '.join(v) if isinstance(v, list) else v}" for k, v in flt.items())))
         stages = t.get("stages") or []
         if stages:
             rows.append(("stages", " → ".join(f"{s['stage']} {s['out']} ({s['ms']} ms)" for s in stages)))

@@ -299,3 +299,20 @@ def test_backends_are_loaded_once_per_process(engine, settings):
         backends.get("nope")
     with pytest.raises(BackendError, match="RuntimeError: connection reset"):
         list(backends.get("other", "m1").stream(None))
+
+
+def test_the_when_and_where_panel_sets_the_as_of_date_and_filters(page):
+    """The page's date controls reach retrieval: as of a day before the sample articles, nothing is read;
+    an outlet filter keeps only that outlet; a bad date is a message, not a traceback."""
+    from gradio_client import Client
+
+    client = Client(page, verbose=False)
+    history, _, sources, trace, _ = ask(client, QUESTION, as_of="2020-01-01")
+    assert "No passages" in sources or "not in the articles" in message_text(history[-1])
+    assert "as of" in trace and "2020-01-01" in trace
+    client = Client(page, verbose=False)
+    history, _, sources, trace, _ = ask(client, QUESTION, outlets="The Washington Post")
+    assert "The Washington Post" in sources and "; sources the washington post</td>" in trace
+    client = Client(page, verbose=False)
+    history, *_ = ask(client, QUESTION, since="not a date")
+    assert "not a date" in message_text(history[-1]) and "YYYY-MM-DD" in message_text(history[-1])

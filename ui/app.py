@@ -84,10 +84,10 @@ def create_app(engine: Engine, settings: Settings, llms: Registry | None = None)
                         examples = gr.Dataset(label="Example questions", components=[box], samples=[[q] for q in questions], visible=bool(questions), elem_id="nr-examples")
                         with gr.Accordion("When and where: as-of date, date range, outlets", open=False, elem_id="nr-when"):
                             with gr.Row():
-                                as_of = gr.DateTime(include_time=False, type="string", label="As of (empty = today)", elem_id="nr-asof")
-                                since = gr.DateTime(include_time=False, type="string", label="Since", elem_id="nr-since")
-                                until = gr.DateTime(include_time=False, type="string", label="Until", elem_id="nr-until")
-                            outlets = gr.Textbox(label="Outlets or web hosts, comma-separated (empty = all)", elem_id="nr-outlets")
+                                ask_as_of = gr.DateTime(value="", include_time=False, type="string", label="As of (empty = today)", elem_id="nr-ask-asof")
+                                ask_since = gr.DateTime(value="", include_time=False, type="string", label="Since", elem_id="nr-ask-since")
+                                ask_until = gr.DateTime(value="", include_time=False, type="string", label="Until", elem_id="nr-ask-until")
+                            ask_outlets = gr.Textbox(value="", label="Outlets or web hosts, comma-separated (empty = all)", elem_id="nr-ask-outlets")
                         with gr.Accordion("Trace: how the answer was made", open=False, elem_id="nr-trace"):
                             trace = gr.HTML(trace_html(None))
                     with gr.Column(scale=2):
@@ -136,7 +136,7 @@ def create_app(engine: Engine, settings: Settings, llms: Registry | None = None)
                 )
 
         chat_outputs = [chatbot, box, sources, trace, plain, session]
-        chat_inputs = [box, chatbot, session, backend, model, top_k, as_of, since, until, outlets]
+        chat_inputs = [box, chatbot, session, backend, model, top_k, ask_as_of, ask_since, ask_until, ask_outlets]
         answer_kw = dict(concurrency_limit=settings.concurrency, concurrency_id="answer")
         ask.click(respond, chat_inputs, chat_outputs, api_name="ask", **answer_kw)
         box.submit(respond, chat_inputs, chat_outputs, api_name=False, **answer_kw)
