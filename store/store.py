@@ -26,7 +26,7 @@ from typing import Any, Iterator, Sequence
 from core.articles import RECORD_VERSION, Article, Chunk, ChunkRecord
 from core.errors import StoreError
 from core.filters import Filter
-from store.chroma import ChunkStore, Hit, collection_name, make_client
+from store.chroma import ChunkStore, Hit, admits, collection_name, make_client
 from store.keyword import KeywordIndex, chunk_key, fingerprint
 from store.lock import WriterLock
 from store import space
@@ -190,7 +190,7 @@ class Store:
             return self.keyword.search(query, k)
         # The filter is applied to a deeper list, checked against Chroma's records.
         hits = self.keyword.search(query, k * 8)
-        keep = {h.chunk_id for h in self.chunks.get([c for c, _ in hits]) if _admits(where, h.meta)}
+        keep = {h.chunk_id for h in self.chunks.get([c for c, _ in hits]) if admits(where, h.meta)}
         return [(c, s) for c, s in hits if c in keep][:k]
 
     def get(self, ids: list[str], vector: Sequence[float] | None = None) -> list[Hit]:
@@ -199,7 +199,3 @@ class Store:
     def is_empty(self) -> bool:
         return self.chunks.count() == 0
 
-
-def _admits(flt: Filter, meta: dict[str, Any]) -> bool:
-    r = ChunkRecord.from_meta(meta)
-    return flt.matches(r.day, r.source, r.host, r.article_id)
