@@ -7,8 +7,9 @@ that fails is reported with a one-line reason and the rest carries on.
 Hostile files are bounded, not trusted: only regular files are opened (a FIFO
 would block forever; see ingest/files.py), at most the size limit is read, text
 is cut to the article limit before it is parsed, and paragraphs are cut to a
-bounded length before sentence splitting. Crash safety lives in the store (see store/store.py);
-after a batch the keyword index is rebuilt whenever it does not match Chroma.
+bounded length before sentence splitting. Chunks of many articles are embedded
+together and written beside the embedder (ingest/batches.py); crash safety lives
+in the store's write order (see store/store.py).
 """
 
 from __future__ import annotations
@@ -16,14 +17,18 @@ from __future__ import annotations
 import logging
 import os
 import re
+import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from functools import partial
 from typing import Any, Callable, Iterable
 
+from ingest.batches import Batcher, Writer
 from ingest.chunking import chunk_article
 from ingest.decode import decode
 from ingest.files import find_files, read_bytes, shown
 from ingest.formats import READERS, ReadContext, tidy
+from ingest.progress import Progress
 from core.articles import Article
 from core.errors import IngestError, NewsragError
 from store import Store
@@ -69,6 +74,8 @@ class IngestOptions:
     overlap: int = 1
     max_file_bytes: int = 50 * 1024 * 1024
     max_article_chars: int = 200_000
+    batch_chunks: int = 256  # chunks embedded per batch, across articles (see bench/README.md)
+    progress_every: float = 10.0  # seconds between progress lines when stderr is not a terminal
 
 
 def load_file(path: Path, opts: IngestOptions, warnings: list[str]) -> list[Article]:
@@ -165,44 +172,57 @@ def ingest(
     progress: bool = False,
     on_file: Callable[[int, int, str], None] | None = None,
 ) -> IngestReport:
+    """progress: a bar when stderr is a terminal, else a line every `opts.progress_every` seconds."""
     report = IngestReport()
     count_tokens = token_counter(embedder)
     with store.writer():  # one writer per store; also undoes what a killed writer left half-done
         files = find_files([Path(p) for p in paths], report)
-        bar = _progress(files, progress)
-        changed = False
+        shown_bar = _progress_mode(progress)
+        bar = Progress(sum(_size(p) for p in files), len(files), shown_bar, opts.progress_every)
+        writer = Writer(store)
+        batcher = Batcher(
+            embedder, writer, opts.batch_chunks,
+            on_failed=lambda file, e: report.failed.append({"path": file, "reason": _one_line(f"embedding failed: {type(e).__name__}: {e}")}),
+            on_embedded=lambda articles, chunks: bar.handled(articles, chunks),
+        )
         seen: set[str] = set()  # articles met in this run: the first file to hold one wins
-        for i, path in enumerate(bar):
-            if on_file:
-                on_file(i, len(files), shown(path))
-            try:
-                changed |= _ingest_file(path, store, embedder, count_tokens, opts, report, seen)
-            except NewsragError as e:
-                report.failed.append({"path": shown(path), "reason": _one_line(str(e))})
-            except Exception as e:  # one bad file must not stop the rest
-                log.debug("ingest of %s failed", path, exc_info=True)
-                report.failed.append({"path": shown(path), "reason": _one_line(f"{type(e).__name__}: {e}")})
-        if changed or store.keyword_stale():  # stale: e.g. a writer killed before its rebuild
-            store.sync_keyword()
+        try:
+            for i, path in enumerate(files):
+                if on_file:
+                    on_file(i, len(files), shown(path))
+                try:
+                    _ingest_file(path, store, batcher, count_tokens, opts, report, seen, bar)
+                except NewsragError as e:
+                    report.failed.append({"path": shown(path), "reason": _one_line(str(e))})
+                except Exception as e:  # one bad file must not stop the rest
+                    log.debug("ingest of %s failed", path, exc_info=True)
+                    report.failed.append({"path": shown(path), "reason": _one_line(f"{type(e).__name__}: {e}")})
+            batcher.flush()
+        finally:
+            writer.close()
+            bar.close()
+        store.sync_keyword_if_needed()  # missing, damaged or replaced: rebuilt from Chroma
     report.chunks_total = store.chunks.count()
     report.articles_total = len(store.manifest.articles())
     return report
 
 
 def _ingest_file(
-    path: Path, store: Store, embedder: Any, count_tokens: Callable[[str], int], opts: IngestOptions, report: IngestReport, seen: set[str]
-) -> bool:
+    path: Path, store: Store, batcher: Batcher, count_tokens: Callable[[str], int], opts: IngestOptions, report: IngestReport,
+    seen: set[str], bar: Progress,
+) -> None:
     warnings: list[str] = []
     articles = load_file(path, opts, warnings)
+    bar.file(_size(path), len(articles))
     report.warnings.extend({"path": shown(path), "reason": _one_line(w)} for w in warnings)
     key = _key(path)
     before = store.manifest.ids_for_path(key)
     now: set[str] = set()
-    changed = False
     for a in articles:
         a.path = key + shown(a.path[len(str(path)) :])
         aid = a.article_id
         if aid in now:
+            bar.handled()
             continue  # the same article twice in one file
         now.add(aid)
         if aid in seen or store.is_current(a):
@@ -210,24 +230,30 @@ def _ingest_file(
             # overwrite it, or every re-ingest would flip between the two versions
             seen.add(aid)
             report.unchanged += 1
+            bar.handled()
             continue
         seen.add(aid)
-        existed = store.manifest.get(aid) is not None
+        updated = store.manifest.get(aid) is not None or bool(before - now - {aid})
         chunks = chunk_article(a, count_tokens, opts.chunk_tokens, opts.overlap)
         header = a.header()
-        vectors = embedder.get_text_embedding_batch([f"{header}\n{c.text}" if header else c.text for c in chunks])
-        store.write_article(a, chunks, vectors)
-        changed = True
-        if existed or before - now - {aid}:
-            report.updated += 1
-        else:
-            report.added += 1
-    for stale in before - now:
-        if store.manifest.paths_for(stale) <= {key}:
-            store.remove_article(stale)
-            changed = True
+        texts = [f"{header}\n{c.text}" if header else c.text for c in chunks]
+        batcher.add(a, chunks, texts, shown(path), partial(_count, report, updated))
+    gone = [stale for stale in before - now if store.manifest.paths_for(stale) <= {key}]
+    batcher.then(shown(path), partial(_finish_file, store, key, now, gone))
+
+
+def _count(report: IngestReport, updated: bool) -> None:
+    if updated:
+        report.updated += 1
+    else:
+        report.added += 1
+
+
+def _finish_file(store: Store, key: str, now: set[str], gone: list[str]) -> None:
+    """On the writer, after the file's articles: remove the ones it no longer holds, record what it holds."""
+    for stale in gone:
+        store.remove_article(stale)
     store.manifest.set_file(key, now)
-    return changed
 
 
 def remove(ids_or_paths: Iterable[str], store: Store) -> list[str]:
@@ -239,8 +265,7 @@ def remove(ids_or_paths: Iterable[str], store: Store) -> list[str]:
             for aid in ids:
                 store.remove_article(aid)
                 removed.append(aid)
-        if removed or store.keyword_stale():
-            store.sync_keyword()
+        store.sync_keyword_if_needed()
     return removed
 
 
@@ -257,9 +282,14 @@ def _one_line(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _progress(files: list[Path], enabled: bool) -> Iterable[Path]:
+def _progress_mode(enabled: bool) -> str | None:
     if not enabled:
-        return files
-    from tqdm import tqdm
+        return None
+    return "bar" if sys.stderr.isatty() else "log"
 
-    return tqdm(files, desc="ingest", unit="file")
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0

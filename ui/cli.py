@@ -83,7 +83,10 @@ def _ingest_parts(settings: Settings) -> tuple[Any, Any, Any]:
 
     embedder = make_embedder(settings)
     store = Store.open(settings.home, embedder.identity, embedder.dimension, settings.collection, settings.chroma_url, settings.lock_timeout)
-    opts = IngestOptions(settings.chunk_tokens, settings.chunk_overlap, int(settings.max_file_mb * 1024 * 1024), settings.max_article_chars)
+    opts = IngestOptions(
+        settings.chunk_tokens, settings.chunk_overlap, int(settings.max_file_mb * 1024 * 1024), settings.max_article_chars,
+        settings.ingest_batch, settings.progress_every,
+    )
     return embedder, store, opts
 
 
@@ -91,7 +94,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from ingest import ingest
 
     embedder, store, opts = _ingest_parts(settings)
-    report = ingest(args.paths, store, embedder, opts, progress=not args.json and sys.stderr.isatty())
+    report = ingest(args.paths, store, embedder, opts, progress=True)  # a bar on a terminal, else log lines on stderr
     print(json.dumps(report.as_dict(), indent=2) if args.json else report.summary())
     return 0 if report.ok else 1
 

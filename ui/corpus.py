@@ -93,7 +93,10 @@ def _store_bytes(data: bytes, name: str, folder: Path) -> Path:
 
 
 def ingest_options(settings: Settings) -> IngestOptions:
-    return IngestOptions(settings.chunk_tokens, settings.chunk_overlap, int(settings.max_file_mb * 2**20), settings.max_article_chars)
+    return IngestOptions(
+        settings.chunk_tokens, settings.chunk_overlap, int(settings.max_file_mb * 2**20), settings.max_article_chars,
+        settings.ingest_batch, settings.progress_every,
+    )
 
 
 def ingest_uploads(

@@ -1,0 +1,137 @@
+"""Embedding across articles, writing beside it.
+
+The embedder is the bottleneck of an ingest, so it gets whole batches: the
+chunks of many articles (`batch_chunks` in all), sorted by length so that the
+embedder's own small batches pad little. A writer thread takes each embedded
+batch from a bounded queue and writes it (Chroma, keyword index, manifest: the
+store's crash-safe order) while the next batch is embedded. File bookkeeping
+(`then`) runs on the writer after the articles added before it, so the
+manifest's record of a file never runs ahead of its articles.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+from core.articles import Article, Chunk
+from store import Store
+
+log = logging.getLogger(__name__)
+
+QUEUE_DEPTH = 2  # embedded batches waiting for the writer: bounds memory, keeps the embedder busy
+
+
+@dataclass
+class _Item:
+    article: Article
+    chunks: Sequence[Chunk]
+    texts: list[str]  # what is embedded for each chunk
+    file: str  # the file it came from (shown), for failures
+    done: Callable[[], None]  # counts it in the report once embedded
+
+
+@dataclass
+class _Batch:
+    items: list[_Item] = field(default_factory=list)
+    after: list[tuple[str, Callable[[], None]]] = field(default_factory=list)  # (file, op) run once written
+    chunks: int = 0
+
+
+class Writer:
+    """Writes batches on a thread, in the order given; the first error stops it and is re-raised."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=QUEUE_DEPTH)
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
+        self._thread.start()
+
+    def put(self, job: tuple[list[tuple[Article, Sequence[Chunk], Any]], list[Callable[[], None]]]) -> None:
+        self._check()
+        self._queue.put(job)
+
+    def _run(self) -> None:
+        while (job := self._queue.get()) is not None:
+            if self.error is not None:
+                continue  # drain: the main thread raises at its next put or close
+            items, ops = job
+            try:
+                self.store.write_articles(items)
+                for op in ops:
+                    op()
+            except BaseException as e:  # noqa: BLE001 - handed to the main thread
+                self.error = e
+
+    def _check(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+        self._check()
+
+
+class Batcher:
+    """Collects articles to embed; embeds them `batch_chunks` chunks at a time, longest-first
+    order undone afterwards; hands each embedded batch to the writer."""
+
+    def __init__(self, embedder: Any, writer: Writer, batch_chunks: int, on_failed: Callable[[str, Exception], None],
+                 on_embedded: Callable[[int, int], None]) -> None:
+        self.embedder = embedder
+        self.writer = writer
+        self.batch_chunks = max(batch_chunks, 1)
+        self.on_failed = on_failed
+        self.on_embedded = on_embedded
+        self._batch = _Batch()
+
+    def add(self, article: Article, chunks: Sequence[Chunk], texts: list[str], file: str, done: Callable[[], None]) -> None:
+        self._batch.items.append(_Item(article, chunks, texts, file, done))
+        self._batch.chunks += len(chunks)
+        if self._batch.chunks >= self.batch_chunks:
+            self.flush()
+
+    def then(self, file: str, op: Callable[[], None]) -> None:
+        """Run `op` (on the writer) once everything added so far is written; dropped if `file` failed."""
+        self._batch.after.append((file, op))
+
+    def flush(self) -> None:
+        batch, self._batch = self._batch, _Batch()
+        if not batch.items and not batch.after:
+            return
+        texts = [t for item in batch.items for t in item.texts]
+        failed: set[str] = set()
+        written: list[tuple[Article, Sequence[Chunk], Any]] = []
+        try:
+            vectors = embed_sorted(self.embedder, texts)
+        except Exception as e:  # the embedder failed (a hosted one, say): these files fail, the rest goes on
+            log.debug("embedding a batch failed", exc_info=True)
+            for item in batch.items:
+                if item.file not in failed:
+                    failed.add(item.file)
+                    self.on_failed(item.file, e)
+        else:
+            start = 0
+            for item in batch.items:
+                written.append((item.article, item.chunks, vectors[start : start + len(item.texts)]))
+                start += len(item.texts)
+                item.done()
+            self.on_embedded(len(batch.items), len(texts))
+        self.writer.put((written, [op for file, op in batch.after if file not in failed]))
+
+
+def embed_sorted(embedder: Any, texts: list[str]) -> list[Any]:
+    """Vectors of `texts` in their order, embedded longest first (neighbours pad alike)."""
+    if not texts:
+        return []
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
+    got = embedder.get_text_embedding_batch([texts[i] for i in order])
+    out: list[Any] = [None] * len(texts)
+    for i, v in zip(order, got):
+        out[i] = v
+    return out
