@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
@@ -48,6 +49,7 @@ class Writer:
         self.store = store
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=QUEUE_DEPTH)
         self.error: BaseException | None = None
+        self.busy_s = 0.0  # time spent writing (beside the embedder)
         self._thread = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
         self._thread.start()
 
@@ -60,12 +62,14 @@ class Writer:
             if self.error is not None:
                 continue  # drain: the main thread raises at its next put or close
             items, ops = job
+            t0 = time.perf_counter()
             try:
                 self.store.write_articles(items)
                 for op in ops:
                     op()
             except BaseException as e:  # noqa: BLE001 - handed to the main thread
                 self.error = e
+            self.busy_s += time.perf_counter() - t0
 
     def _check(self) -> None:
         if self.error is not None:
@@ -89,6 +93,8 @@ class Batcher:
         self.on_failed = on_failed
         self.on_embedded = on_embedded
         self._batch = _Batch()
+        self.embed_s = 0.0  # time in the embedder
+        self.wait_s = 0.0  # time waiting for the writer (its queue full): the writes' cost to the embedder
 
     def add(self, article: Article, chunks: Sequence[Chunk], texts: list[str], file: str, done: Callable[[], None]) -> None:
         self._batch.items.append(_Item(article, chunks, texts, file, done))
@@ -107,6 +113,7 @@ class Batcher:
         texts = [t for item in batch.items for t in item.texts]
         failed: set[str] = set()
         written: list[tuple[Article, Sequence[Chunk], Any]] = []
+        t0 = time.perf_counter()
         try:
             vectors = embed_sorted(self.embedder, texts)
         except Exception as e:  # the embedder failed (a hosted one, say): these files fail, the rest goes on
@@ -116,13 +123,19 @@ class Batcher:
                     failed.add(item.file)
                     self.on_failed(item.file, e)
         else:
+            self.embed_s += time.perf_counter() - t0
             start = 0
             for item in batch.items:
                 written.append((item.article, item.chunks, vectors[start : start + len(item.texts)]))
                 start += len(item.texts)
                 item.done()
             self.on_embedded(len(batch.items), len(texts))
+        t0 = time.perf_counter()
         self.writer.put((written, [op for file, op in batch.after if file not in failed]))
+        self.wait_s += time.perf_counter() - t0
+
+    def timings(self) -> dict[str, float]:
+        return {"embed_s": round(self.embed_s, 3), "write_s": round(self.writer.busy_s, 3), "write_wait_s": round(self.wait_s, 3)}
 
 
 def embed_sorted(embedder: Any, texts: list[str]) -> list[Any]:

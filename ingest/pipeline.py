@@ -18,6 +18,7 @@ import logging
 import os
 import re
 import sys
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from functools import partial
@@ -50,6 +51,7 @@ class IngestReport:
     warnings: list[dict[str, str]] = field(default_factory=list)
     chunks_total: int = 0
     articles_total: int = 0
+    timings: dict[str, float] = field(default_factory=dict)  # seconds by stage: read, chunk, embed, write (beside), ...
 
     @property
     def ok(self) -> bool:
@@ -173,7 +175,8 @@ def ingest(
     on_file: Callable[[int, int, str], None] | None = None,
 ) -> IngestReport:
     """progress: a bar when stderr is a terminal, else a line every `opts.progress_every` seconds."""
-    report = IngestReport()
+    started = time.perf_counter()
+    report = IngestReport(timings={"read_s": 0.0, "chunk_s": 0.0})
     count_tokens = token_counter(embedder)
     with store.writer():  # one writer per store; also undoes what a killed writer left half-done
         files = find_files([Path(p) for p in paths], report)
@@ -199,9 +202,16 @@ def ingest(
                     report.failed.append({"path": shown(path), "reason": _one_line(f"{type(e).__name__}: {e}")})
             batcher.flush()
         finally:
+            t0 = time.perf_counter()
             writer.close()
+            report.timings["write_drain_s"] = round(time.perf_counter() - t0, 3)
             bar.close()
+        t0 = time.perf_counter()
         store.sync_keyword_if_needed()  # missing, damaged or replaced: rebuilt from Chroma
+        report.timings["keyword_check_s"] = round(time.perf_counter() - t0, 3)
+        report.timings.update(batcher.timings())
+        report.timings = {k: round(v, 3) for k, v in report.timings.items()}
+        report.timings["total_s"] = round(time.perf_counter() - started, 3)
     report.chunks_total = store.chunks.count()
     report.articles_total = len(store.manifest.articles())
     return report
@@ -212,7 +222,9 @@ def _ingest_file(
     seen: set[str], bar: Progress,
 ) -> None:
     warnings: list[str] = []
+    t0 = time.perf_counter()
     articles = load_file(path, opts, warnings)
+    report.timings["read_s"] += time.perf_counter() - t0
     bar.file(_size(path), len(articles))
     report.warnings.extend({"path": shown(path), "reason": _one_line(w)} for w in warnings)
     key = _key(path)
@@ -234,9 +246,11 @@ def _ingest_file(
             continue
         seen.add(aid)
         updated = store.manifest.get(aid) is not None or bool(before - now - {aid})
+        t0 = time.perf_counter()
         chunks = chunk_article(a, count_tokens, opts.chunk_tokens, opts.overlap)
         header = a.header()
         texts = [f"{header}\n{c.text}" if header else c.text for c in chunks]
+        report.timings["chunk_s"] += time.perf_counter() - t0
         batcher.add(a, chunks, texts, shown(path), partial(_count, report, updated))
     gone = [stale for stale in before - now if store.manifest.paths_for(stale) <= {key}]
     batcher.then(shown(path), partial(_finish_file, store, key, now, gone))

@@ -93,9 +93,15 @@ def snippet_articles(data: RGBData, source: str = "rgb") -> list[Any]:
     return [Article(text=s, path=f"{source}#{i}", body=[(0, len(s))], url=f"rgb://{i}") for i, s in enumerate(data.snippets)]
 
 
-def build_store(articles: list[Any], home: Path, embedder: Any, chunk_tokens: int, overlap: int, batch_chunks: int = 256) -> Any:
+def build_store(
+    articles: list[Any], home: Path, embedder: Any, chunk_tokens: int, overlap: int, batch_chunks: int = 256,
+    timings: dict[str, float] | None = None,
+) -> Any:
     """Articles chunked, embedded and written as `newsrag ingest` does (batched across
-    articles, written beside the embedder), into a store under `home`."""
+    articles, written beside the embedder), into a store under `home`. `timings` gets
+    seconds by stage: chunk_s, embed_s, write_s (beside the embedder), write_wait_s, keyword_s."""
+    import time
+
     from ingest.batches import Batcher, Writer
     from ingest.chunking import chunk_article
     from store import Store
@@ -109,14 +115,23 @@ def build_store(articles: list[Any], home: Path, embedder: Any, chunk_tokens: in
     with store.writer():
         writer = Writer(store)
         batcher = Batcher(embedder, writer, batch_chunks, on_failed=fail, on_embedded=lambda articles, chunks: None)
+        chunk_s = 0.0
         try:
             for a in articles:
+                t0 = time.perf_counter()
                 chunks = chunk_article(a, count, chunk_tokens, overlap)
+                chunk_s += time.perf_counter() - t0
                 batcher.add(a, chunks, [embedding_text(a, c) for c in chunks], a.path, lambda: None)
             batcher.flush()
         finally:
+            t0 = time.perf_counter()
             writer.close()
+            drain = time.perf_counter() - t0
+        t0 = time.perf_counter()
         store.sync_keyword_if_needed()
+        if timings is not None:
+            timings.update(chunk_s=round(chunk_s, 3), **batcher.timings(), write_drain_s=round(drain, 3),
+                           keyword_check_s=round(time.perf_counter() - t0, 3))
     return store
 
 
