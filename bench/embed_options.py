@@ -28,6 +28,7 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--texts", type=int, default=128)
     p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--only", default="", help="comma-separated words: run only the variants naming one (and today's)")
     args = p.parse_args()
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     import numpy as np
@@ -75,6 +76,9 @@ def main() -> int:
         "batch 8, sorted, graph BASIC": (session(level="BASIC"), 8, True),
         "batch 8, sorted, PARALLEL, inter 2": (session(mode="PARALLEL", inter=2), 8, True),
     }
+    if args.only:
+        words = args.only.split(",")
+        variants = {k: v for k, v in variants.items() if k.startswith("today") or any(w in k for w in words)}
     rates: dict[str, list[float]] = {k: [] for k in variants}
     cosines: dict[str, float] = {}
     for _ in range(args.rounds):

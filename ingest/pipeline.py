@@ -195,9 +195,13 @@ def ingest(
                     on_file(i, len(files), shown(path))
                 try:
                     _ingest_file(path, store, batcher, count_tokens, opts, report, seen, bar)
-                except NewsragError as e:
-                    report.failed.append({"path": shown(path), "reason": _one_line(str(e))})
-                except Exception as e:  # one bad file must not stop the rest
+                except Exception as e:
+                    if writer.error is not None:
+                        raise  # the store cannot be written: no later file can be either
+                    if isinstance(e, NewsragError):
+                        report.failed.append({"path": shown(path), "reason": _one_line(str(e))})
+                        continue
+                    # one bad file must not stop the rest
                     log.debug("ingest of %s failed", path, exc_info=True)
                     report.failed.append({"path": shown(path), "reason": _one_line(f"{type(e).__name__}: {e}")})
             batcher.flush()
