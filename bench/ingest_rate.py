@@ -95,7 +95,8 @@ def main() -> int:
             report = ingest([corpus], store, embedder, opts, progress=True)
             i = time.perf_counter() - t0
             assert report.ok and report.added == articles, report.summary()
-            runs.append({"chunks": chunks, "embedder_s": round(e, 2), "ingest_s": round(i, 2), "ratio": round(e / i, 3)})
+            runs.append({"chunks": chunks, "embedder_s": round(e, 2), "ingest_s": round(i, 2), "ratio": round(e / i, 3),
+                         "ingest_timings": report.timings})
             print(json.dumps(runs[-1]), file=sys.stderr, flush=True)
             t_embed, t_ingest, n_chunks, n_articles = t_embed + e, t_ingest + i, n_chunks + chunks, n_articles + articles
         out = {
