@@ -113,23 +113,24 @@ class Store:
         """Write several articles (chunks and their vectors), each step once for all (see the module doc)."""
         if not items:
             return
-        ids, vectors, texts, metas = [], [], [], []
+        ids, vectors, texts, metas, rows = [], [], [], [], []
         for article, chunks, vecs in items:
+            records = ChunkRecord.of_article(article, list(chunks))  # id and hash: one pass over the text
             ids += [c.chunk_id for c in chunks]
             vectors += list(vecs)
             texts += [c.text for c in chunks]
-            metas += [ChunkRecord.of(article, c, len(chunks)).to_meta() for c in chunks]
-        aids = [a.article_id for a, _, _ in items]
-        self.manifest.begin_many(aids)
+            metas += [r.to_meta() for r in records]
+            aid = records[0].article_id if records else article.article_id
+            h = records[0].content_hash if records else article.content_hash
+            rows.append(ArticleRow(aid, h, len(chunks), article.title, article.byline, article.date, article.source, article.url, article.path))
+        self.manifest.begin_many([r.id for r in rows])
         for i in range(0, len(ids), UPSERT_BATCH):
             j = i + UPSERT_BATCH
             self.chunks.upsert(ids[i:j], vectors[i:j], texts[i:j], metas[i:j])
-        stale = self.chunks.other_versions({a.article_id: a.content_hash for a, _, _ in items})
+        stale = self.chunks.other_versions({r.id: r.content_hash for r in rows})
         self.chunks.delete_ids(stale)
         self._keyword_update(add=[keyword_entry(c, t, m) for c, t, m in zip(ids, texts, metas)], remove_ids=stale)
-        self.manifest.put_many([
-            ArticleRow(a.article_id, a.content_hash, len(c), a.title, a.byline, a.date, a.source, a.url, a.path) for a, c, _ in items
-        ])
+        self.manifest.put_many(rows)
 
     def remove_article(self, article_id: str) -> None:
         self.manifest.begin(article_id)
