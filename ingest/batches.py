@@ -11,7 +11,9 @@ manifest's record of a file never runs ahead of its articles.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import queue
 import threading
 import time
@@ -24,6 +26,7 @@ from store import Store
 log = logging.getLogger(__name__)
 
 QUEUE_DEPTH = 2  # embedded batches waiting for the writer: bounds memory, keeps the embedder busy
+WRITER_NICE = 10  # the writer thread's niceness (see `_yield_to_embedder`)
 
 
 @dataclass
@@ -45,8 +48,12 @@ class _Batch:
 class Writer:
     """Writes batches on a thread, in the order given; the first error stops it and is re-raised."""
 
-    def __init__(self, store: Store) -> None:
-        self.store = store
+    def __init__(self, store: Store | None = None, open_store: Callable[[], Store] | None = None) -> None:
+        """Either a store the caller holds the writer lock of, or `open_store`: then the writer
+        thread opens the store and holds its lock itself (opening Chroma, about 0.8 s, overlaps
+        the first batch's embedding), and brings the keyword index in step before letting go."""
+        self.store = store  # type: ignore[assignment]
+        self._open = open_store
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=QUEUE_DEPTH)
         self.error: BaseException | None = None
         self.busy_s = 0.0  # time spent writing (beside the embedder)
@@ -58,6 +65,22 @@ class Writer:
         self._queue.put(job)
 
     def _run(self) -> None:
+        _yield_to_embedder()
+        with contextlib.ExitStack() as held:
+            if self._open is not None:
+                try:
+                    self.store = self._open()
+                    held.enter_context(self.store.writer())
+                except BaseException as e:  # noqa: BLE001 - handed to the main thread
+                    self.error = e
+            self._loop()
+            if self._open is not None and self.error is None:
+                try:
+                    self.store.sync_keyword_if_needed()
+                except BaseException as e:  # noqa: BLE001
+                    self.error = e
+
+    def _loop(self) -> None:
         while (job := self._queue.get()) is not None:
             if self.error is not None:
                 continue  # drain: the main thread raises at its next put or close
@@ -136,6 +159,15 @@ class Batcher:
 
     def timings(self) -> dict[str, float]:
         return {"embed_s": round(self.embed_s, 3), "write_s": round(self.writer.busy_s, 3), "write_wait_s": round(self.wait_s, 3)}
+
+
+def _yield_to_embedder() -> None:
+    """Lower this thread's CPU priority (Linux: per thread): on few cores the embedder's threads
+    come first and the writes fill the gaps; the queue gives the writer slack to catch up."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WRITER_NICE)
+    except (AttributeError, OSError):  # not Linux, or not allowed: the writer runs at normal priority
+        pass
 
 
 def embed_sorted(embedder: Any, texts: list[str]) -> list[Any]:
