@@ -112,8 +112,19 @@ class ChunkRecord:
 
     @classmethod
     def of(cls, article: Article, chunk: Chunk, n_chunks: int) -> "ChunkRecord":
+        return cls._of(article, article.article_id, article.content_hash, chunk, n_chunks)
+
+    @classmethod
+    def of_article(cls, article: Article, chunks: list[Chunk]) -> list["ChunkRecord"]:
+        """The records of all of an article's chunks; its id and content hash (each a pass
+        over the whole text) are computed once, not once per chunk."""
+        aid, h = article.article_id, article.content_hash
+        return [cls._of(article, aid, h, c, len(chunks)) for c in chunks]
+
+    @classmethod
+    def _of(cls, article: Article, article_id: str, content_hash: str, chunk: Chunk, n_chunks: int) -> "ChunkRecord":
         return cls(
-            article.article_id, article.content_hash, chunk.index, n_chunks, chunk.start, chunk.end,
+            article_id, content_hash, chunk.index, n_chunks, chunk.start, chunk.end,
             article.title, article.byline, article.date, day_number(article.date), article.date_source,
             article.source, article.url, article.path, chunk.sentences, chunk.page,
         )

@@ -89,6 +89,8 @@ class Settings(BaseSettings):
     # --- ingest limits
     max_file_mb: float = Field(50.0, description="Files larger than this are skipped with a reason.")
     max_article_chars: int = Field(200_000, description="Article text beyond this many characters is cut off.")
+    ingest_batch: int = Field(256, description="Chunks embedded together during an ingest, across articles (sorted by length).")
+    progress_every: float = Field(10.0, description="Seconds between ingest progress lines when stderr is not a terminal.")
     lock_timeout: float = Field(0.0, description="Seconds an ingest waits for another one on the same store (0 = refuse at once).")
 
     # --- fetching pages and feeds (`newsrag ingest URL`, `newsrag update`)

@@ -1,29 +1,37 @@
-"""Files and folders in, articles upserted, a report out. Idempotent.
+"""Files, folders, pages and feeds in, articles upserted, a report out. Idempotent.
 
-An article whose content hash the manifest already holds is skipped; a file
-that now yields other articles than before has the old ones removed; a file
-that fails is reported with a one-line reason and the rest carries on.
+An article whose content hash the manifest already holds is skipped; a source
+that now yields other articles than before has the old ones removed; a file,
+page or feed entry that fails is reported with a one-line reason and the rest
+carries on.
 
 Hostile files are bounded, not trusted: only regular files are opened (a FIFO
 would block forever; see ingest/files.py), at most the size limit is read, text
 is cut to the article limit before it is parsed, and paragraphs are cut to a
-bounded length before sentence splitting. Crash safety lives in the store (see store/store.py);
-after a batch the keyword index is rebuilt whenever it does not match Chroma.
+bounded length before sentence splitting. Chunks of many articles are embedded
+together and written beside the embedder (ingest/batches.py); crash safety lives
+in the store's write order (see store/store.py). A full disk stops the run at
+once with a message saying where and what to do, the report of what was done kept.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
+import time
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from core.errors import DiskFullError, NewsragError
+from ingest.batches import Batcher, Writer
 from ingest.chunking import chunk_article
 from ingest.files import find_files, shown
+from ingest.progress import Progress
 from ingest.readers import MAX_PARAGRAPH, MIN_WORDS, IngestOptions, bounded_paragraphs, load_file
 from ingest.sources import Unit, file_key, units
 from ingest.web import is_url
-from core.errors import DiskFullError, NewsragError
 from store import Store
 from store.space import check_free, estimate
 
@@ -47,6 +55,7 @@ class IngestReport:
     warnings: list[dict[str, str]] = field(default_factory=list)
     chunks_total: int = 0
     articles_total: int = 0
+    timings: dict[str, float] = field(default_factory=dict)  # seconds by stage: read, chunk, embed, write (beside), ...
 
     @property
     def ok(self) -> bool:
@@ -84,7 +93,8 @@ def ingest(
     progress: bool = False,
     on_file: Callable[[int, int, str], None] | None = None,
 ) -> IngestReport:
-    """Files, folders, URLs of pages and feeds (a `str` with "://"), and feed files, upserted."""
+    """Files, folders, URLs of pages and feeds (a `str` with "://"), and feed files, upserted.
+    progress: a bar when stderr is a terminal, else a line every `opts.progress_every` seconds."""
     report = IngestReport()
     try:
         with store.writer():  # one writer per store; also undoes what a killed writer left half-done
@@ -104,76 +114,104 @@ def store_units(
     work: list[Unit], store: Store, embedder: Any, opts: IngestOptions, report: IngestReport,
     progress: bool = False, on_file: Callable[[int, int, str], None] | None = None,
 ) -> None:
-    """Load and upsert each unit (hold `store.writer()`); a unit that fails is reported, the rest go on."""
+    """Load, embed (in batches across units) and upsert each unit (hold `store.writer()`);
+    a unit that fails is reported, the rest go on."""
+    started = time.perf_counter()
+    report.timings.update(read_s=0.0, chunk_s=0.0)
     count_tokens = token_counter(embedder)
-    changed = False
-    seen: set[str] = set()  # articles met in this run: the first file to hold one wins
-    for i, unit in enumerate(_progress(work, progress)):
-        if on_file:
-            on_file(i, len(work), unit.name)
+    bar = Progress(sum(_size(u) for u in work), len(work), _progress_mode(progress), opts.progress_every)
+    writer = Writer(store)
+    batcher = Batcher(
+        embedder, writer, opts.batch_chunks,
+        on_failed=lambda name, e: report.failed.append({"path": name, "reason": _one_line(f"embedding failed: {type(e).__name__}: {e}")}),
+        on_embedded=lambda articles, chunks: bar.handled(articles, chunks),
+    )
+    seen: set[str] = set()  # articles met in this run: the first source to hold one wins
+    try:
+        for i, unit in enumerate(work):
+            if on_file:
+                on_file(i, len(work), unit.name)
+            try:
+                _ingest_unit(unit, store, batcher, count_tokens, opts, report, seen, bar)
+            except Exception as e:
+                if writer.error is not None or isinstance(e, DiskFullError):
+                    raise  # the store cannot be written: no later unit can be either
+                if isinstance(e, NewsragError):
+                    report.failed.append({"path": unit.name, "reason": _one_line(str(e))})
+                    continue
+                log.debug("ingest of %s failed", unit.name, exc_info=True)  # one bad unit must not stop the rest
+                report.failed.append({"path": unit.name, "reason": _one_line(f"{type(e).__name__}: {e}")})
+        batcher.flush()
+    finally:
+        t0 = time.perf_counter()
         try:
-            changed |= _ingest_unit(unit, store, embedder, count_tokens, opts, report, seen)
-            if unit.feed:
-                store.manifest.mark_entry(unit.feed, unit.entry)
-        except DiskFullError:
-            raise
-        except NewsragError as e:
-            report.failed.append({"path": unit.name, "reason": _one_line(str(e))})
-        except Exception as e:  # one bad file must not stop the rest
-            log.debug("ingest of %s failed", unit.name, exc_info=True)
-            report.failed.append({"path": unit.name, "reason": _one_line(f"{type(e).__name__}: {e}")})
-    if changed or store.keyword_stale():  # stale: e.g. a writer killed before its rebuild
-        store.sync_keyword()
+            writer.close()
+        finally:
+            report.timings["write_drain_s"] = time.perf_counter() - t0
+            bar.close()
+    t0 = time.perf_counter()
+    store.sync_keyword_if_needed()  # missing, damaged or replaced: rebuilt from Chroma
+    report.timings["keyword_check_s"] = time.perf_counter() - t0
+    report.timings.update(batcher.timings())
+    report.timings = {k: round(v, 3) for k, v in report.timings.items()}
+    report.timings["total_s"] = round(time.perf_counter() - started, 3)
     _totals(store, report)
 
 
-def _totals(store: Store, report: IngestReport) -> None:
-    try:
-        report.chunks_total = store.chunks.count()
-        report.articles_total = store.manifest.count()
-    except Exception as e:  # noqa: BLE001 - totals are best effort when the store has failed
-        log.debug("cannot count the store: %s", e)
-
-
 def _ingest_unit(
-    unit: Unit, store: Store, embedder: Any, count_tokens: Callable[[str], int], opts: IngestOptions, report: IngestReport, seen: set[str]
-) -> bool:
+    unit: Unit, store: Store, batcher: Batcher, count_tokens: Callable[[str], int], opts: IngestOptions, report: IngestReport,
+    seen: set[str], bar: Progress,
+) -> None:
     warnings: list[str] = []
+    t0 = time.perf_counter()
     articles = unit.load(warnings)
+    report.timings["read_s"] += time.perf_counter() - t0
+    bar.file(_size(unit), len(articles))
     report.warnings.extend({"path": unit.name, "reason": _one_line(w)} for w in warnings)
     key = unit.key
     before = store.manifest.ids_for_path(key)
     now: set[str] = set()
-    changed = False
     for a in articles:
         a.path = key + shown(a.path[len(unit.origin) :])
         aid = a.article_id
         if aid in now:
-            continue  # the same article twice in one file
+            bar.handled()
+            continue  # the same article twice in one source
         now.add(aid)
         if aid in seen or store.is_current(a):
-            # seen: a copy in an earlier file (say with another headline) must not
+            # seen: a copy in an earlier source (say with another headline) must not
             # overwrite it, or every re-ingest would flip between the two versions
             seen.add(aid)
             report.unchanged += 1
+            bar.handled()
             continue
         seen.add(aid)
-        existed = store.manifest.get(aid) is not None
+        updated = store.manifest.get(aid) is not None or bool(before - now - {aid})
+        t0 = time.perf_counter()
         chunks = chunk_article(a, count_tokens, opts.chunk_tokens, opts.overlap)
         header = a.header()
-        vectors = embedder.get_text_embedding_batch([f"{header}\n{c.text}" if header else c.text for c in chunks])
-        store.write_article(a, chunks, vectors)
-        changed = True
-        if existed or before - now - {aid}:
-            report.updated += 1
-        else:
-            report.added += 1
-    for stale in before - now:
-        if store.manifest.paths_for(stale) <= {key}:
-            store.remove_article(stale)
-            changed = True
-    store.manifest.set_file(key, now)
-    return changed
+        texts = [f"{header}\n{c.text}" if header else c.text for c in chunks]
+        report.timings["chunk_s"] += time.perf_counter() - t0
+        batcher.add(a, chunks, texts, unit.name, partial(_count, report, updated))
+    gone = [stale for stale in before - now if store.manifest.paths_for(stale) <= {key}]
+    batcher.then(unit.name, partial(_finish_unit, store, unit, now, gone))
+
+
+def _count(report: IngestReport, updated: bool) -> None:
+    if updated:
+        report.updated += 1
+    else:
+        report.added += 1
+
+
+def _finish_unit(store: Store, unit: Unit, now: set[str], gone: list[str]) -> None:
+    """On the writer, after the unit's articles: remove the ones it no longer holds, record what it
+    holds, and (a feed entry) mark the entry as taken in, so a failed one is tried at the next poll."""
+    for stale in gone:
+        store.remove_article(stale)
+    store.manifest.set_file(unit.key, now)
+    if unit.feed:
+        store.manifest.mark_entry(unit.feed, unit.entry)
 
 
 def remove(ids_or_paths: Iterable[str], store: Store) -> list[str]:
@@ -185,9 +223,16 @@ def remove(ids_or_paths: Iterable[str], store: Store) -> list[str]:
             for aid in ids:
                 store.remove_article(aid)
                 removed.append(aid)
-        if removed or store.keyword_stale():
-            store.sync_keyword()
+        store.sync_keyword_if_needed()
     return removed
+
+
+def _totals(store: Store, report: IngestReport) -> None:
+    try:
+        report.chunks_total = store.chunks.count()
+        report.articles_total = store.manifest.count()
+    except Exception as e:  # noqa: BLE001 - totals are best effort when the store has failed
+        log.debug("cannot count the store: %s", e)
 
 
 def _one_line(text: str, limit: int = 300) -> str:
@@ -195,9 +240,17 @@ def _one_line(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _progress(work: list[Unit], enabled: bool) -> Iterable[Unit]:
+def _progress_mode(enabled: bool) -> str | None:
     if not enabled:
-        return work
-    from tqdm import tqdm
+        return None
+    return "bar" if sys.stderr.isatty() else "log"
 
-    return tqdm(work, desc="ingest", unit="item")
+
+def _size(unit: Unit) -> int:
+    """Bytes of a file unit (progress weights by it); pages and feed entries count as none."""
+    if is_url(unit.origin):
+        return 0
+    try:
+        return Path(unit.origin).stat().st_size
+    except OSError:
+        return 0

@@ -39,11 +39,15 @@ class IngestOptions:
     max_file_bytes: int = 50 * 1024 * 1024
     max_article_chars: int = 200_000
     fetch: FetchLimits = FetchLimits()
+    batch_chunks: int = 256  # chunks embedded per batch, across articles (see bench/README.md)
+    progress_every: float = 10.0  # seconds between progress lines when stderr is not a terminal
 
     @classmethod
     def from_settings(cls, s: Settings) -> "IngestOptions":
         limits = FetchLimits(s.fetch_timeout, int(s.fetch_max_mb * 2**20), s.user_agent)
-        return cls(s.chunk_tokens, s.chunk_overlap, int(s.max_file_mb * 2**20), s.max_article_chars, limits)
+        return cls(
+            s.chunk_tokens, s.chunk_overlap, int(s.max_file_mb * 2**20), s.max_article_chars, limits, s.ingest_batch, s.progress_every,
+        )
 
 
 def suffixes() -> list[str]:

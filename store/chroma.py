@@ -211,6 +211,15 @@ class ChunkStore:
             where = {"$and": [where, {"content_hash": {"$ne": keep_hash}}]}
         self._col.delete(where=where)
 
+    def other_versions(self, hashes: dict[str, str], batch: int = 200) -> list[str]:
+        """Ids of chunks of these articles (id -> content hash) that carry another content hash."""
+        aids = list(hashes)
+        out = []
+        for i in range(0, len(aids), batch):
+            res = self._col.get(where={"article_id": {"$in": aids[i : i + batch]}}, include=["metadatas"])
+            out += [cid for cid, m in zip(res["ids"], res["metadatas"]) if (m or {}).get("content_hash") != hashes.get(str((m or {}).get("article_id")))]
+        return out
+
     def query(self, vector: Sequence[float], k: int, where: Filter | None = None) -> list[Hit]:
         """The `k` nearest chunks among those `where` admits.
 

@@ -137,8 +137,12 @@ class Manifest:
 
     def begin(self, article_id: str) -> None:
         """Mark `article_id` as being written: call before touching its chunks."""
+        self.begin_many([article_id])
+
+    def begin_many(self, article_ids: list[str]) -> None:
+        """`begin` for several articles in one transaction (one fsync)."""
         with self._tx() as db:
-            db.execute("INSERT OR IGNORE INTO pending (article_id) VALUES (?)", (article_id,))
+            db.executemany("INSERT OR IGNORE INTO pending (article_id) VALUES (?)", [(a,) for a in article_ids])
 
     def files(self) -> list[tuple[str, str]]:
         """Every (path, article id) row."""
@@ -151,13 +155,17 @@ class Manifest:
             return db.execute("DELETE FROM files WHERE article_id NOT IN (SELECT id FROM articles)").rowcount
 
     def put(self, row: ArticleRow) -> None:
+        self.put_many([row])
+
+    def put_many(self, rows: list[ArticleRow]) -> None:
+        """Record articles and clear their pending marks, in one transaction."""
         with self._tx() as db:
-            db.execute("DELETE FROM pending WHERE article_id=?", (row.id,))
-            db.execute(
+            db.executemany("DELETE FROM pending WHERE article_id=?", [(r.id,) for r in rows])
+            db.executemany(
                 "INSERT OR REPLACE INTO articles (id, content_hash, n_chunks, title, byline, date, source, url, path) VALUES (?,?,?,?,?,?,?,?,?)",
-                (row.id, row.content_hash, row.n_chunks, row.title, row.byline, row.date, row.source, row.url, row.path),
+                [(r.id, r.content_hash, r.n_chunks, r.title, r.byline, r.date, r.source, r.url, r.path) for r in rows],
             )
-            db.execute("INSERT OR IGNORE INTO files (path, article_id) VALUES (?, ?)", (file_of(row.path), row.id))
+            db.executemany("INSERT OR IGNORE INTO files (path, article_id) VALUES (?, ?)", [(file_of(r.path), r.id) for r in rows])
 
     def set_file(self, path: str, article_ids: set[str]) -> None:
         with self._tx() as db:

@@ -1,19 +1,23 @@
 """The store: Chroma chunks + BM25 keyword index + manifest, kept in agreement.
 
-Write order per article (crash-safe by construction, see issue #7):
-0. mark the article pending in the manifest (committed before any chunk changes);
+Write order per article (crash-safe by construction, see issue #7); a batch of
+articles takes each step for all of them at once, in this order:
+0. mark the articles pending in the manifest (committed before any chunk changes);
 1. upsert the new chunks (ids `article:index`, deterministic, so a replay adds nothing);
-2. delete that article's chunks carrying another content hash (an older version);
-3. record the article in the manifest and clear its pending mark, in one transaction
-   (only now does it count as ingested).
-Removal is the same: mark, delete the chunks, drop the row and the mark.
+2. delete those articles' chunks carrying another content hash (an older version);
+3. add the new chunks to the keyword index and drop the deleted ones (one atomic commit);
+4. record the articles in the manifest and clear their pending marks, in one transaction
+   (only now do they count as ingested).
+Removal is the same: mark, delete the chunks, drop them from the keyword index, drop the row and the mark.
 
-A SIGKILL anywhere leaves at most the pending articles half-written. The next
-writer (`writer()`) first undoes them: their chunks and rows go, and the ingest
-that follows writes them again from their files. The keyword index is rebuilt
-from Chroma after a batch, and whenever its fingerprint (chunk ids and content
-hashes) differs from Chroma's, e.g. when a writer was killed before rebuilding.
-So the same ingest run again after a kill leaves what one clean ingest leaves.
+A SIGKILL anywhere leaves at most the pending articles half-written, in Chroma and in
+the keyword index alike. The next writer (`writer()`) first undoes them in both: their
+chunks, keyword entries and rows go, and the ingest that follows writes them again from
+their files. So the keyword index follows Chroma write by write, without a rebuild. It is
+rebuilt from Chroma only when it is missing, unreadable, or disagrees: an ingest compares
+chunk counts at its end (cheap), `newsrag doctor` and `catch_up` compare fingerprints
+(chunk ids and content hashes, one scan of Chroma). So the same ingest run again after a
+kill leaves what one clean ingest leaves.
 """
 
 from __future__ import annotations
@@ -25,9 +29,9 @@ from typing import Any, Iterator, Sequence
 
 from core.articles import RECORD_VERSION, Article, Chunk, ChunkRecord
 from core.errors import StoreError
-from core.filters import Filter
-from store.chroma import ChunkStore, Hit, admits, collection_name, make_client
-from store.keyword import KeywordIndex, chunk_key, fingerprint
+from core.filters import Filter, source_key
+from store.chroma import ChunkStore, Hit, collection_name, make_client
+from store.keyword import Entry, KeywordIndex, chunk_key, fingerprint
 from store.lock import WriterLock
 from store import space
 from store.version import MARK, check as check_version, stored_version
@@ -37,8 +41,17 @@ from store.manifest import ArticleRow, Manifest
 log = logging.getLogger(__name__)
 
 
+UPSERT_BATCH = 1000  # chunks per Chroma call
+
+
 def keyword_text(text: str, meta: dict[str, Any]) -> str:
     return f"{meta.get('title', '')} {meta.get('source', '')} {meta.get('date', '')}\n{text}"
+
+
+def keyword_entry(chunk_id: str, text: str, meta: dict[str, Any]) -> Entry:
+    """What the keyword index keeps of a chunk: its words (with the header) and filter fields."""
+    r = ChunkRecord.from_meta(meta)
+    return Entry(chunk_id, r.content_hash, keyword_text(text, meta), r.article_id, r.day, source_key(r.source), r.host)
 
 
 class Store:
@@ -77,6 +90,7 @@ class Store:
             if recover:
                 self.recover()
                 self.migrate()
+                self.sync_keyword_if_needed()  # so that this writer's changes apply to it incrementally
             yield lock
 
     # --- the chunk record's layout (core.articles.RECORD_VERSION; see store/version.py)
@@ -103,12 +117,14 @@ class Store:
     def recover(self) -> list[str]:
         """Undo half-written articles (hold `writer()`); returns their ids. A re-ingest redoes them."""
         undone = self.manifest.pending()
+        self.keyword.remove_stray_temp_files()
         for aid in undone:
             self.chunks.delete_article(aid)
-            self.manifest.remove(aid)
         if undone:
+            self._keyword_update(remove_articles=undone)
+            for aid in undone:
+                self.manifest.remove(aid)
             log.warning("undid %d article write(s) an interrupted ingest left half-done; ingest again to redo them", len(undone))
-        self.keyword.remove_stray_temp_files()
         return undone
 
     # --- writes (hold `writer()`)
@@ -130,28 +146,61 @@ class Store:
             raise full from e
 
     def write_article(self, article: Article, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]) -> None:
-        aid, h = article.article_id, article.content_hash
-        metas = [ChunkRecord.of(article, c, len(chunks)).to_meta() for c in chunks]
+        self.write_articles([(article, chunks, vectors)])
+
+    def write_articles(self, items: Sequence[tuple[Article, Sequence[Chunk], Sequence[Sequence[float]]]]) -> None:
+        """Write several articles (chunks and their vectors), each step once for all (see the module doc)."""
+        if not items:
+            return
+        ids, vectors, texts, metas, rows = [], [], [], [], []
+        for article, chunks, vecs in items:
+            records = ChunkRecord.of_article(article, list(chunks))  # id and hash: one pass over the text
+            ids += [c.chunk_id for c in chunks]
+            vectors += list(vecs)
+            texts += [c.text for c in chunks]
+            metas += [r.to_meta() for r in records]
+            aid = records[0].article_id if records else article.article_id
+            h = records[0].content_hash if records else article.content_hash
+            rows.append(ArticleRow(aid, h, len(chunks), article.title, article.byline, article.date, article.source, article.url, article.path))
         with self._space():
-            self.manifest.begin(aid)
-            self.chunks.upsert([c.chunk_id for c in chunks], vectors, [c.text for c in chunks], metas)
-            self.chunks.delete_article(aid, keep_hash=h)
-            self.manifest.put(
-                ArticleRow(aid, h, len(chunks), article.title, article.byline, article.date, article.source, article.url, article.path)
-            )
+            self.manifest.begin_many([r.id for r in rows])
+            for i in range(0, len(ids), UPSERT_BATCH):
+                j = i + UPSERT_BATCH
+                self.chunks.upsert(ids[i:j], vectors[i:j], texts[i:j], metas[i:j])
+            stale = self.chunks.other_versions({r.id: r.content_hash for r in rows})
+            self.chunks.delete_ids(stale)
+            self._keyword_update(add=[keyword_entry(c, t, m) for c, t, m in zip(ids, texts, metas)], remove_ids=stale)
+            self.manifest.put_many(rows)
 
     def remove_article(self, article_id: str) -> None:
         with self._space():
             self.manifest.begin(article_id)
             self.chunks.delete_article(article_id)
+            self._keyword_update(remove_articles=[article_id])
             self.manifest.remove(article_id)
+
+    def _keyword_update(self, **change: Any) -> None:
+        """Apply a change to the keyword index, unless it is missing or unreadable: then the
+        next `sync_keyword_if_needed` rebuilds it from Chroma."""
+        if self.keyword.stored_fingerprint():  # "" when missing or unreadable
+            self.keyword.update(**change)
 
     def sync_keyword(self) -> None:
         """Rebuild the keyword index from every chunk in Chroma."""
-        hits = self.chunks.all()
-        fp = fingerprint(chunk_key(h.chunk_id, str(h.meta.get("content_hash", ""))) for h in hits)
         with self._space():
-            self.keyword.rebuild([(h.chunk_id, keyword_text(h.text, h.meta)) for h in hits], fp)
+            self.keyword.rebuild([keyword_entry(h.chunk_id, h.text, h.meta) for h in self.chunks.all()])
+
+    def keyword_in_step(self) -> bool:
+        """Cheap check after writes: the index is there, readable and holds as many chunks as Chroma.
+        (The writes keep it in step; this catches a missing, damaged or replaced index.)"""
+        return self.keyword.exists() and not self.keyword.error and self.keyword.count() == self.chunks.count()
+
+    def sync_keyword_if_needed(self) -> bool:
+        """After a batch of writes: rebuild the keyword index when it is not in step; True if rebuilt."""
+        if self.keyword_in_step():
+            return False
+        self.sync_keyword()
+        return True
 
     def catch_up(self) -> list[str]:
         """For a process about to answer: take in what another writer left in Chroma (a Chroma
@@ -174,7 +223,7 @@ class Store:
             return []
         return done
 
-    def chroma_fingerprint(self) -> str:
+    def chroma_fingerprint(self) -> str:  # one scan of Chroma
         return fingerprint(chunk_key(cid, str(meta.get("content_hash", ""))) for cid, meta in self.chunks.scan())
 
     def keyword_stale(self) -> bool:
@@ -186,12 +235,8 @@ class Store:
         return self.chunks.query(vector, k, where)
 
     def lexical(self, query: str, k: int, where: Filter | None = None) -> list[tuple[str, float]]:
-        if where is None or where.empty:
-            return self.keyword.search(query, k)
-        # The filter is applied to a deeper list, checked against Chroma's records.
-        hits = self.keyword.search(query, k * 8)
-        keep = {h.chunk_id for h in self.chunks.get([c for c, _ in hits]) if admits(where, h.meta)}
-        return [(c, s) for c, s in hits if c in keep][:k]
+        """The k best chunks by BM25 among those matching `where` (a date range, outlets, articles)."""
+        return self.keyword.search(query, k, where)
 
     def get(self, ids: list[str], vector: Sequence[float] | None = None) -> list[Hit]:
         return self.chunks.get(ids, vector)

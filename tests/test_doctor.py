@@ -34,7 +34,7 @@ def test_cli_doctor_on_a_healthy_store(home, monkeypatch, capsys):
 
 
 def test_damaged_keyword_index_is_reported_and_rebuilt(sample_store, home, embedder, monkeypatch, capsys):
-    (sample_store.keyword.folder / "bm25.pkl").write_bytes(b"not a pickle")
+    sample_store.keyword.file.write_bytes(b"not an index")
     assert sample_store.lexical("Kremlin spokesman", 5) == []  # readers go on without keywords
     found = _doctor(home, embedder)
     assert [p for p in found.problems if p.startswith("keyword index is unreadable")], found.problems

@@ -92,3 +92,25 @@ def test_html_main_text_is_extracted(store, embedder, tmp_path):
     assert report.added == 1, report.failed
     text = " ".join(h.text for h in store.chunks.all())
     assert "40 schools in Leeds" in text and "Cookie policy" not in text
+
+
+def test_ingest_without_a_terminal_writes_progress_lines(tmp_path, corpus):
+    # stderr is a pipe here, as under nohup or a service: progress comes as log lines, not a bar
+    import os
+    import re
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSRAG_")}
+    env.update(NEWSRAG_HOME=str(tmp_path / "home"), NEWSRAG_LLM="extractive", NEWSRAG_PROGRESS_EVERY="0",
+               NEWSRAG_INGEST_BATCH="8", PYTHONPATH=str(REPO), TOKENIZERS_PARALLELISM="false")
+    proc = subprocess.run([sys.executable, "-m", "ui.cli", "ingest", str(corpus)], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("ingest: ")]
+    steps = [line for line in lines if re.fullmatch(r"ingest: \d+ articles \(\d+/\d+ files, \d+%\), [\d.]+ articles/s, \d+ chunks/s, ETA \S+", line)]
+    assert len(steps) >= 2, proc.stderr
+    assert lines[-1].startswith("ingest: done, ") and "chunks/s" in lines[-1]
+    assert "\r" not in proc.stderr  # no bar

@@ -80,7 +80,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     if args.items:
         items = [i if is_url(i) else Path(i) for i in args.items]
         try:
-            report = ingest(items, store, embedder, opts, progress=not args.json and sys.stderr.isatty())
+            report = ingest(items, store, embedder, opts, progress=True)  # a bar on a terminal, else log lines on stderr
         except DiskFullError as e:  # what was done is still reported, then the one-line error
             if isinstance(e.report, IngestReport):
                 print(json.dumps(e.report.as_dict() | {"error": str(e)}, indent=2) if args.json else e.report.summary())

