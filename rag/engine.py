@@ -88,6 +88,8 @@ class Engine:
         if settings.chroma_url:  # a shared server: another NEWSRAG_HOME may have written (a full scan, so only then)
             for line in store.catch_up():
                 log.warning("%s", line)
+        else:
+            store.ensure_keyword()  # e.g. an index in an older format: rebuilt before the first question
         return cls(
             store,
             embedder,

@@ -202,6 +202,22 @@ class Store:
         self.sync_keyword()
         return True
 
+    def ensure_keyword(self) -> bool:
+        """For a process about to answer: a keyword index that is missing, unreadable, of an older
+        format or out of step with Chroma's count is rebuilt now (when no ingest holds the lock:
+        an ingest rebuilds it when it finishes). Cheap when in step. True if rebuilt."""
+        if self.keyword_in_step():
+            return False
+        try:
+            with WriterLock(self.lock_path, 0):
+                rebuilt = self.sync_keyword_if_needed()
+        except (StoreError, OSError) as e:
+            log.info("not rebuilding the keyword index now: %s", e)
+            return False
+        if rebuilt:
+            log.warning("rebuilt the keyword index of %s from Chroma (%d chunks)", self.home, self.chunks.count())
+        return rebuilt
+
     def catch_up(self) -> list[str]:
         """For a process about to answer: take in what another writer left in Chroma (a Chroma
         server shared with another NEWSRAG_HOME, or a writer killed before its rebuild):
