@@ -173,6 +173,8 @@ def message_html(text: str, kind: str = "error") -> str:
 
 
 CSS = """
+.nr-model-loading {padding:6px 10px; border-radius:6px; background:#fef3c7; color:#78350f;}
+.nr-model-failed {padding:6px 10px; border-radius:6px; background:#fee2e2; color:#7f1d1d;}
 .nr-card {border:1px solid var(--border-color-primary); border-radius:8px; padding:8px 10px; margin:6px 0; scroll-margin:60px;}
 .nr-card.nr-active, .nr-card:target {border-color:#d97706; box-shadow:0 0 0 2px #fcd34d;}
 .nr-card p {margin:6px 0 0 0; line-height:1.45;}
