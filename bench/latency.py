@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--slice", type=Path, default=SHARED / "bench/realtimeqa/dev-small")
     p.add_argument("--home", type=Path, default=Path("/work/evalhomes/dev-small-speed"), help="the slice's store (ingested on first use)")
     p.add_argument("--rt-limit", type=int, default=40)
+    p.add_argument("--no-ingest", action="store_true", help="answer from --home as it is (no idempotent re-ingest of the slice first)")
     p.add_argument("--no-seed", action="store_true")
     p.add_argument("--no-rt", action="store_true")
     p.add_argument("--out", type=Path, default=REPO / "bench/out/latency.json")
@@ -104,7 +105,8 @@ def rt_run(args: argparse.Namespace, settings: Any, embedder: Any, llm: Any, rep
     report["realtimeqa"] = section
     base = settings.model_copy(update={"home": args.home, "model_dir": settings.resolved_model_dir(), "chroma_url": None,
                                        "max_file_mb": max(settings.max_file_mb, 200.0)})
-    with answering_settings(base, args.slice / "corpus.jsonl", embedder, keep=True) as (s, _):
+    corpus = None if args.no_ingest else args.slice / "corpus.jsonl"
+    with answering_settings(base, corpus, embedder, keep=True) as (s, _):
         def ask(engine: Any, r: Any) -> dict[str, Any]:
             row = score_row(r, engine.answer(r.question, as_of=r.as_of))
             row.pop("passages_given", None)

@@ -8,6 +8,9 @@
   llama-index-defaults baseline (out/retrieval.json, out/retrieval.png);
 - qa: `newsrag eval qa` on the QA file, answering from a temporary store
   holding the corpus, with the configured LLM (out/qa.json);
+- latency (`--latency`): today's pipeline (NEWSRAG_PROFILE=baseline) against the
+  fast profile, interleaved in one run, on the seed QA and RealTimeQA dev-small
+  (out/latency.json); every QA report also holds its stage-by-stage latency budget;
 - sweep: chunk tokens x overlap sentences, judged by the retrieval-only QA
   check on the corpus and by RGB (out/sweep.json);
 - out/summary.md: every table (bench/RESULTS.md is a committed copy of one run).
@@ -41,6 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=REPO / "bench/out")
     p.add_argument("--no-llm", action="store_true", help="skip answering (the QA report keeps its retrieval-only check)")
     p.add_argument("--sweep", action="store_true", help="also sweep chunk size and overlap")
+    p.add_argument("--latency", action="store_true", help="also today's pipeline vs the fast profile, interleaved (bench/latency.py: seed QA + RealTimeQA dev-small)")
+    p.add_argument("--rt-limit", type=int, default=40, help="with --latency: RealTimeQA questions")
     p.add_argument("--sweep-rgb", action="store_true", help="judge the sweep on RGB too (about 1.5 min per setting)")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
@@ -69,6 +74,14 @@ def main(argv: list[str] | None = None) -> int:
     qa = run_qa(args.qa, settings, corpus=args.corpus, retrieval_only=args.no_llm, embedder=embedder, on_row=_row)
     _write(args.out / "qa.json", qa)
     sections.append(f"## QA ({settings.llm} LLM)\n\n" + qa_markdown(qa))
+
+    if args.latency:
+        _say("latency: baseline vs fast profile, interleaved, seed QA + RealTimeQA dev-small")
+        sys.path.insert(0, str(REPO / "bench"))
+        import latency
+
+        latency.main(["--rt-limit", str(args.rt_limit), "--out", str(args.out / "latency.json")])
+        sections.append("## Time to first token: baseline vs fast\n\n" + latency.markdown(json.loads((args.out / "latency.json").read_text())))
 
     if args.sweep:
         sweep = run_sweep(args, settings, embedder)
