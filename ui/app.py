@@ -135,7 +135,7 @@ def model_html(loader: ModelLoader | None) -> str:
         return ""
     if loader.state() == "failed":
         return f'<div class="nr-model nr-model-failed">The model did not load: {html.escape(loader.error or "")}</div>'
-    return ('<div class="nr-model nr-model-loading">⏳ Loading the model… questions are welcome: '
+    return ('<div class="nr-model nr-model-loading">Loading the model… questions are welcome: '
             "their passages show at once, and the answer starts as soon as the model is ready.</div>")
 
 
