@@ -29,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--home", type=Path, default=None, help="with --slice: the store it was ingested into")
     p.add_argument("--limit", type=int, default=None)
     p.add_argument("--neighbours", type=int, default=1)
+    p.add_argument("--semantic", type=float, default=0.0, help="weight of the question-sentence cosine (0: words only)")
     args = p.parse_args(argv)
 
     from core.models import make_embedder
@@ -52,15 +53,16 @@ def main(argv: list[str] | None = None) -> int:
     with answering_settings(s, corpus, embedder) as (s, _):
         engine = Engine.from_settings(s.model_copy(update={"llm": "fake"}), embedder=embedder)  # no LLM is loaded
         found = [(q, a, engine.retriever.run(engine.plan(q, None, None, d)).passages) for q, a, d in rows]
+    embed = embedder.get_text_embedding_batch
     out = {}
     for budget in BUDGETS:
         hits, tokens = 0, 0
         for q, answers, passages in found:
-            kept = passages if budget == 0 else select_context(q, passages, ContextConfig(budget, args.neighbours, s.top_k))[0]
+            kept = passages if budget == 0 else select_context(q, passages, ContextConfig(budget, args.neighbours, s.top_k, args.semantic), embed)[0]
             hits += any(contains_answer(p.text, answers) for p in kept)
             tokens += sum(round(len(p.text) / 4.7) for p in kept)
         out["whole" if budget == 0 else str(budget)] = {"recall": round(hits / len(found), 3), "passage_tokens_mean": round(tokens / len(found))}
-    print(json.dumps({"questions": len(found), "neighbours": args.neighbours, "budgets": out}, indent=2))
+    print(json.dumps({"questions": len(found), "neighbours": args.neighbours, "semantic": args.semantic, "budgets": out}, indent=2))
     return 0
 
 

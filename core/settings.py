@@ -86,7 +86,7 @@ class Settings(BaseSettings):
     recency_half_life_days: float = Field(30.0, description="Age in days at which the recency boost halves.")
     # --- speed (bench/README.md, "Latency")
     profile: Literal["fast", "baseline"] = Field("fast", description="fast: the model reads only the question's sentences of the passages (NEWSRAG_CONTEXT_*); baseline: whole passages, the pipeline before issue 14, kept for comparison.")
-    context_budget: int = Field(170, description="fast profile: estimated prompt tokens of passage text (headers included) the model reads; 0 = whole passages.")
+    context_budget: int = Field(220, description="fast profile: estimated prompt tokens of passage text (headers included) the model reads; 0 = whole passages.")
     context_neighbours: int = Field(1, description="fast profile: sentences kept either side of a chosen one while the budget lasts.")
     revise: bool = Field(True, description="When the verifier flags a sentence, show the model the flags and ask once more; the answer with fewer flags is kept.")
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Callable, Sequence
 
 from core.types import Passage
 
@@ -41,9 +41,14 @@ class ContextConfig:
     `neighbours`: sentences kept on each side of a chosen one when the budget allows;
     `max_passages`: at most this many passages survive."""
 
-    budget_tokens: int = 170
+    budget_tokens: int = 220
     neighbours: int = 1
     max_passages: int = 4
+    semantic_weight: float = 0.0  # > 0: cosine(question, sentence) x this added to the word score (needs `embed`)
+
+
+Embed = Callable[[list[str]], Sequence[Sequence[float]]]
+_COUNT_Q = re.compile(r"\b(how (many|much|long|old|far)|what (percentage|number|year)|when)\b", re.I)
 
 
 def terms(text: str) -> set[str]:
@@ -59,8 +64,11 @@ def _header_tokens(p: Passage) -> int:
     return _tokens(f"[{p.n}] ({p.title}, {p.date})\n") + 1
 
 
-def select_context(query: str, passages: list[Passage], cfg: ContextConfig) -> tuple[list[Passage], dict[str, Any]]:
-    """The reduced passages and what was kept (for the trace)."""
+def select_context(
+    query: str, passages: list[Passage], cfg: ContextConfig, embed: Embed | None = None
+) -> tuple[list[Passage], dict[str, Any]]:
+    """The reduced passages and what was kept (for the trace). `embed` (texts -> unit vectors):
+    the question's similarity to each sentence counts too, for answers worded unlike the question."""
     if not passages:
         return [], {"budget_tokens": cfg.budget_tokens, "tokens_before": 0, "tokens_after": 0, "kept": []}
     sents = [p.sentence_texts() for p in passages[: cfg.max_passages]]
@@ -72,12 +80,23 @@ def select_context(query: str, passages: list[Passage], cfg: ContextConfig) -> t
             df[t] = df.get(t, 0) + 1
     n_sent = sum(len(bs) for bs in bags)
     idf = {t: math.log(1 + n_sent / c) for t, c in df.items()}
+    lexical = [[sum(idf.get(t, 0.0) for t in bag & q) for bag in bs] for bs in bags]
+    top = max((x for xs in lexical for x in xs), default=0.0) or 1.0
+    cosines = _cosines(query, sents, embed) if embed is not None and cfg.semantic_weight else None
+    counting = bool(_COUNT_Q.search(query))
     scored = []
-    for pi, bs in enumerate(bags):
-        for si, bag in enumerate(bs):
-            score = sum(idf.get(t, 0.0) for t in bag & q)
-            if score > 0:
-                scored.append((score * (1 + 0.15 / (1 + pi)), pi, si))  # ties go to the better-ranked passage
+    for pi, ss in enumerate(sents):
+        for si, (text, _, _) in enumerate(ss):
+            score = lexical[pi][si] / top
+            if cosines is not None:
+                score += cfg.semantic_weight * max(0.0, cosines[pi][si])
+            if score <= 0:
+                continue
+            if text.rstrip().endswith("?"):
+                score *= 0.5  # a question in the article ("Where did the crash occur?") rarely answers it
+            if counting and re.search(r"\d", text):
+                score += 0.1
+            scored.append((score * (1 + 0.15 / (1 + pi)), pi, si))  # ties go to the better-ranked passage
     scored.sort(key=lambda x: (-x[0], x[1], x[2]))
     if not scored:  # nothing shares a word with the question: the top passage's opening
         scored = [(0.0, 0, si) for si in range(len(sents[0]))]
@@ -111,6 +130,16 @@ def select_context(query: str, passages: list[Passage], cfg: ContextConfig) -> t
                  for n, pi in enumerate(sorted(chosen), 1)],
     }
     return out, info
+
+
+def _cosines(query: str, sents: list[list[tuple[str, int, int]]], embed: Embed) -> list[list[float]]:
+    flat = [s for ss in sents for s, _, _ in ss]
+    vecs = list(embed([query, *flat]))
+    qv, out, i = vecs[0], [], 1
+    for ss in sents:
+        out.append([float(sum(a * b for a, b in zip(qv, vecs[i + j]))) for j in range(len(ss))])
+        i += len(ss)
+    return out
 
 
 def _reduced(p: Passage, sents: list[tuple[str, int, int]], keep: list[int], n: int) -> Passage:
