@@ -10,6 +10,9 @@
   holding the corpus, with the configured LLM (out/qa.json);
 - realtime: `newsrag eval qa` on a RealTimeQA slice (default dev-small), each question
   as of its date, time features on and off over one store (out/realtime.json);
+- latency (`--latency`): today's pipeline (NEWSRAG_PROFILE=baseline) against the
+  fast profile, interleaved in one run, on the seed QA and RealTimeQA dev-small
+  (out/latency.json); every QA report also holds its stage-by-stage latency budget;
 - sweep: chunk tokens x overlap sentences, judged by the retrieval-only QA
   check on the corpus and by RGB (out/sweep.json);
 - out/summary.md: every table (bench/RESULTS.md is a committed copy of one run).
@@ -47,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--realtime-limit", type=int, default=None, help="only the slice's first N questions")
     p.add_argument("--no-realtime", action="store_true", help="skip the RealTimeQA evaluation")
     p.add_argument("--sweep", action="store_true", help="also sweep chunk size and overlap")
+    p.add_argument("--latency", action="store_true", help="also today's pipeline vs the fast profile, interleaved (bench/latency.py: seed QA + RealTimeQA dev-small)")
+    p.add_argument("--rt-limit", type=int, default=40, help="with --latency: RealTimeQA questions")
     p.add_argument("--sweep-rgb", action="store_true", help="judge the sweep on RGB too (about 1.5 min per setting)")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
@@ -84,6 +89,13 @@ def main(argv: list[str] | None = None) -> int:
                           home=args.realtime_home, embedder=embedder)
         _write(args.out / "realtime.json", rt)
         sections.append("## News in time (RealTimeQA)\n\n" + realtime_markdown(rt))
+    if args.latency:
+        _say("latency: baseline vs fast profile, interleaved, seed QA + RealTimeQA dev-small")
+        sys.path.insert(0, str(REPO / "bench"))
+        import latency
+
+        latency.main(["--rt-limit", str(args.rt_limit), "--out", str(args.out / "latency.json")])
+        sections.append("## Time to first token: baseline vs fast\n\n" + latency.markdown(json.loads((args.out / "latency.json").read_text())))
 
     if args.sweep:
         sweep = run_sweep(args, settings, embedder)

@@ -84,6 +84,10 @@ class Settings(BaseSettings):
     recency_weight: float = Field(0.2, description="Recency prior: fused score x (1 + weight x 2^(-age / half-life)); 0 turns it off.")
     recency_latest_weight: float = Field(1.0, description="The recency weight when a question asks for the latest (\"latest\", \"currently\", \"now\").")
     recency_half_life_days: float = Field(30.0, description="Age in days at which the recency boost halves.")
+    # --- speed (bench/README.md, "Latency")
+    profile: Literal["fast", "baseline"] = Field("fast", description="fast: the model reads only the question's sentences of the passages (NEWSRAG_CONTEXT_*); baseline: whole passages, the pipeline before issue 14, kept for comparison.")
+    context_budget: int = Field(220, description="fast profile: estimated prompt tokens of passage text (headers included) the model reads; 0 = whole passages.")
+    context_neighbours: int = Field(1, description="fast profile: sentences kept either side of a chosen one while the budget lasts.")
     revise: bool = Field(True, description="When the verifier flags a sentence, show the model the flags and ask once more; the answer with fewer flags is kept.")
 
     # --- ingest limits

@@ -18,6 +18,7 @@ from dataclasses import replace
 from datetime import date
 from typing import Any, Callable, Iterator
 
+from rag.context import ContextConfig, select_context
 from rag.citations import make_citation, parse_citations, sentences_with_citations
 from core.errors import NewsragError
 from core.filters import Filter
@@ -53,12 +54,14 @@ class Engine:
         revise: bool = True,
         as_of: date | None = None,
         time_aware: bool = True,
+        context: ContextConfig | None = None,
     ) -> None:
         """`verifier` checks each final Answer (default: `CitationVerifier` over `embedder`;
         `verify=False` turns checking off). `revise`: a flagged answer gets one more try.
         `as_of`: the default as-of date (None: the day of each question). `time_aware=False`
         reads no dates at all (no as-of limit, no time words, no recency): the old behaviour,
-        kept for comparison."""
+        kept for comparison. `context`: read only the question's sentences of the passages
+        (rag/context.py); None: whole passages."""
         self.store = store
         self.embedder = embedder
         self.retriever = Retriever(store, embedder, retrieval)
@@ -68,6 +71,7 @@ class Engine:
         self.revise = revise
         self.as_of = as_of
         self.time_aware = time_aware
+        self.context = context
         self._llm = llm if isinstance(llm, Generator) else None
         self._llm_factory = None if self._llm else llm
         self._llm_lock = threading.Lock()
@@ -100,6 +104,7 @@ class Engine:
             revise=settings.revise,
             as_of=settings.as_of,
             time_aware=settings.time_features,
+            context=context_config(settings),
         )
 
     def variant(self, retrieval: RetrievalConfig, *, time_aware: bool) -> "Engine":
@@ -174,6 +179,10 @@ class Engine:
         except NewsragError as e:
             yield finish(self._failed(question, passages, timings, t0, str(e)))
             return
+        if self.context is not None:
+            t1 = time.perf_counter()
+            passages, trace["context"] = select_context(query, passages, self.context)
+            timings["context_s"] = time.perf_counter() - t1
         messages = build_messages(query, passages, q.as_of)
         trace["prompt_tokens"] = prompt_tokens(messages)
         trace["prompt_tokens_method"] = PROMPT_TOKENS_METHOD
@@ -189,6 +198,7 @@ class Engine:
             yield finish(self._failed(question, passages, timings, t0, str(e), gen.name))
             return
         timings["generation_s"] = time.perf_counter() - t0 - timings["retrieval_s"]
+        llm_stats(request.stats, timings, trace)
         raw = "".join(pieces).strip()
         answer = build_answer(question, raw, passages, timings, gen.name)
         if not answer.answerable:
@@ -212,7 +222,7 @@ class Engine:
         assert self.verifier is not None
         messages = revision_messages(request.messages, raw, [u.reason for u in draft.unsupported])
         try:
-            text = "".join(gen.stream(replace(request, messages=messages, purpose="revise"))).strip()
+            text = "".join(gen.stream(replace(request, messages=messages, purpose="revise", stats={}))).strip()
         except NewsragError as e:
             log.warning("revising the answer failed (%s): the first answer stands", e)
             text = ""
@@ -316,6 +326,24 @@ def build_answer(question: str, raw: str, passages: list[Passage], timings: dict
         model=model,
         dropped_citations=parsed.dropped,
     )
+
+
+def context_config(settings: Settings) -> ContextConfig | None:
+    """The fast profile's sentence selection; None (whole passages) for the baseline profile."""
+    if settings.profile == "baseline" or settings.context_budget <= 0:
+        return None
+    return ContextConfig(settings.context_budget, settings.context_neighbours, settings.top_k)
+
+
+def llm_stats(stats: dict[str, float], timings: dict[str, float], trace: dict[str, Any]) -> None:
+    """The backend's own measures (the embedded LLM's llama.cpp timings), when it gave them:
+    seconds into `timings`, token counts and rates into `trace["llm"]`."""
+    if not stats:
+        return
+    for key in ("prompt_read_s", "decode_s"):
+        if key in stats:
+            timings[key] = stats[key]
+    trace["llm"] = {k: round(v, 2) for k, v in stats.items() if not k.endswith("_s")}
 
 
 def retrieval_config(settings: Settings) -> RetrievalConfig:

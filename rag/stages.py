@@ -7,7 +7,6 @@ Costs measured on dev-small (725 articles, 12k chunks, 2 cores) are in bench/REA
 
 from __future__ import annotations
 
-import re
 from typing import Any, Callable, Protocol
 
 from core.errors import ConfigError

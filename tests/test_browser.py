@@ -214,3 +214,62 @@ def test_chat_page_in_a_real_browser(page_url, browser, tmp_path):
     assert outside == [], f"the page reached outside the host: {outside}"
     assert len(requests) > 10  # the recorder saw the page's own traffic
     assert errors == [], errors
+
+
+@pytest.fixture
+def loading_page_url(sample_store, embedder, settings):
+    """The page served while its model is still loading (until the test releases it), as `newsrag chat` does."""
+    import threading
+
+    from ui.app import create_app, launch
+    from ui.warmup import ModelLoader
+
+    release = threading.Event()
+
+    def slow_load():
+        release.wait(60)
+        return SlowFakeLLM(default=reply)
+
+    engine = Engine(sample_store, embedder, slow_load)
+    loader = ModelLoader(engine).start()
+    demo = create_app(engine, settings, loader=loader)
+    port = free_port()
+    launch(demo, settings, server_port=port, prevent_thread_lock=True, quiet=True)
+    yield f"http://127.0.0.1:{port}/", loader, release
+    release.set()
+    demo.close()
+
+
+def test_model_loads_at_start_and_sources_show_at_once(loading_page_url, browser):
+    url, loader, release = loading_page_url
+    context, _ = browser
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(url)
+    page.wait_for_selector("#nr-question textarea")
+    # Served before the model is ready, and says so; the line goes once it has loaded, with no question asked.
+    page.locator("#nr-model .nr-model-loading").wait_for(timeout=10_000)
+    shot(page, "06-model-loading.png")
+    assert loader.state() == "loading"
+    release.set()  # the model has loaded
+    page.locator("#nr-model .nr-model-loading").wait_for(state="detached", timeout=30_000)
+    assert loader.state() == "ready"
+
+    # Passages within a second of asking, then the answer's words.
+    t0 = time.perf_counter()
+    ask(page, QUESTION)
+    page.locator("#nr-sources .nr-pending .nr-card").first.wait_for(timeout=10_000)
+    sources_s = time.perf_counter() - t0
+    page.wait_for_function(
+        "() => { const s = document.querySelector('#nr-chat .nr-streaming'); return s && s.textContent.includes('Dmitry'); }",
+        timeout=30_000,
+    )
+    words_s = time.perf_counter() - t0
+    shot(page, "07-sources-at-once.png")
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "timings.txt").write_text(f"passages visible {sources_s:.2f} s after asking; first answer words {words_s:.2f} s\n")
+    print(f"\npassages visible {sources_s:.2f} s after asking; first answer words {words_s:.2f} s")
+    assert sources_s <= 1.0, f"passages took {sources_s:.2f} s to show"
+    assert words_s > sources_s
+    assert errors == [], errors

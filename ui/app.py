@@ -4,8 +4,8 @@
 event handlers are `ui.handlers.Page`); `launch(demo, settings)` starts it with
 the house defaults (system fonts, no analytics, no share link, the queue's
 concurrency from Settings); `serve()` is the edge that builds the engine from
-Settings, ingests the sample corpus into an empty store, loads the model once
-and launches.
+Settings, ingests the sample corpus into an empty store, and launches the page
+while the model loads in the background (`ui.warmup.ModelLoader`).
 """
 
 from __future__ import annotations
@@ -15,16 +15,17 @@ import os
 # Before gradio is imported anywhere: the page sends nothing outside the host.
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
+import html  # noqa: E402
 import logging  # noqa: E402
 from typing import Any  # noqa: E402
 
 from rag.engine import Engine  # noqa: E402
-from core.errors import NewsragError  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from ui import corpus  # noqa: E402
 from ui.access import Access  # noqa: E402
 from ui.backends import Registry  # noqa: E402
 from ui.handlers import Page  # noqa: E402
+from ui.warmup import ModelLoader  # noqa: E402
 from ui.render import CSS, HEAD, WELCOME, sources_html, trace_html  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -34,8 +35,9 @@ MONO_FONTS = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "Liberation
 ARTICLE_HEADERS = ["Title", "Date", "Outlet", "Chunks", "Id", "URL"]
 
 
-def create_app(engine: Engine, settings: Settings, llms: Registry | None = None) -> Any:
-    """The page over `engine` (shared by every session); `llms` replaces the LLM registry (tests)."""
+def create_app(engine: Engine, settings: Settings, llms: Registry | None = None, loader: ModelLoader | None = None) -> Any:
+    """The page over `engine` (shared by every session); `llms` replaces the LLM registry (tests);
+    `loader`: the model loading in the background, shown on the page until it is ready."""
     import gradio as gr
 
     page = Page(engine, settings, llms)
@@ -67,6 +69,7 @@ def create_app(engine: Engine, settings: Settings, llms: Registry | None = None)
         with gr.Row():
             gr.Markdown("## newsrag — ask the articles", elem_id="nr-heading")
             status = gr.Markdown(page.status_line(len(engine.store.manifest.articles())), elem_id="nr-status")
+        model_state = gr.HTML(model_html(loader), elem_id="nr-model")
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"):
                 with gr.Row(equal_height=False):
@@ -166,7 +169,23 @@ def create_app(engine: Engine, settings: Settings, llms: Registry | None = None)
         prev_btn.click(lambda *f: page.search(*f[:-1], max(1, int(f[-1] or 1) - 1)), [*filters, page_no], listing, **fast)
         next_btn.click(lambda *f: page.search(*f[:-1], int(f[-1] or 1) + 1), [*filters, page_no], listing, **fast)
         demo.load(editor_controls, None, [files, pick, remove_btn, urls, fetch_btn], api_name=False)
+        if loader is not None:
+            poll = gr.Timer(0.5, active=loader.state() == "loading")
+            poll.tick(lambda: (model_html(loader), gr.Timer(active=loader.state() == "loading")), None, [model_state, poll],
+                      api_name=False, queue=False, show_progress="hidden")
+            demo.load(lambda: (model_html(loader), gr.Timer(active=loader.state() == "loading")), None, [model_state, poll],
+                      api_name=False, queue=False, show_progress="hidden")
     return demo
+
+
+def model_html(loader: ModelLoader | None) -> str:
+    """The model's state on the page: a line while it loads (or failed to), nothing once ready."""
+    if loader is None or loader.state() == "ready":
+        return ""
+    if loader.state() == "failed":
+        return f'<div class="nr-model nr-model-failed">The model did not load: {html.escape(loader.error or "")}</div>'
+    return ('<div class="nr-model nr-model-loading">Loading the model… questions are welcome: '
+            "their passages show at once, and the answer starts as soon as the model is ready.</div>")
 
 
 def theme() -> Any:
@@ -228,8 +247,5 @@ def serve(settings: Settings, ingest_sample: bool = True) -> None:
     engine = Engine.from_settings(settings)
     if ingest_sample:
         ensure_sample(engine, settings)
-    try:
-        engine.llm  # load the model before the first visitor waits for it
-    except NewsragError as e:
-        print(f"the {settings.llm} LLM backend did not load: {e}\nThe page shows this message, with the retrieved passages, until it does.")
-    launch(create_app(engine, settings), settings)
+    loader = ModelLoader(engine).start()  # loads while the page is served; the page shows it loading
+    launch(create_app(engine, settings, loader=loader), settings)

@@ -7,12 +7,10 @@ Errors a user can act on print one line and exit non-zero; never a traceback
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import sys
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 from core.errors import NewsragError

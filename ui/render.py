@@ -76,7 +76,7 @@ def pending_sources_html(question: str, passages: Sequence[Passage], answers: Se
     """While the model writes: the passages it is reading, above the earlier turns' sources."""
     t = len(answers) + 1
     cards = "".join(_passage_card(p) for p in passages) or '<div class="nr-empty">No passages found.</div>'
-    head = f'<div class="nr-sub">Retrieved passages — the answer is being written; cited ones are marked when it is done</div>'
+    head = '<div class="nr-sub">Retrieved passages — the answer is being written; cited ones are marked when it is done</div>'
     turn = f'<details class="nr-turn nr-pending" id="nr-turn-{t}" open><summary>{t}. {html.escape(question)}</summary>{head}{cards}</details>'
     earlier = sources_html(answers) if answers else ""
     return turn + earlier.replace(" open>", ">", 1)
@@ -179,6 +179,8 @@ def message_html(text: str, kind: str = "error") -> str:
 
 
 CSS = """
+.nr-model-loading {padding:6px 10px; border-radius:6px; background:#fef3c7; color:#78350f;}
+.nr-model-failed {padding:6px 10px; border-radius:6px; background:#fee2e2; color:#7f1d1d;}
 .nr-card {border:1px solid var(--border-color-primary); border-radius:8px; padding:8px 10px; margin:6px 0; scroll-margin:60px;}
 .nr-card.nr-active, .nr-card:target {border-color:#d97706; box-shadow:0 0 0 2px #fcd34d;}
 .nr-card p {margin:6px 0 0 0; line-height:1.45;}

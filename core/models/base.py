@@ -22,6 +22,9 @@ class GenerationRequest:
     passages: Sequence[Any] = field(default_factory=tuple)  # core.types.Passage
     max_tokens: int = 200
     purpose: str = "answer"  # or "condense" (follow-up rewriting), "revise" (a flagged answer's second try)
+    # Filled in by backends that measure their own work (the embedded LLM: llama.cpp's per-request
+    # timings: prompt tokens read and from cache, prompt and generation milliseconds). One dict per request.
+    stats: dict[str, float] = field(default_factory=dict, compare=False)
 
 
 @runtime_checkable

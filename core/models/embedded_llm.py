@@ -98,6 +98,8 @@ class EmbeddedLLM:
             if isinstance(chunk, dict):
                 if "error" in chunk:
                     pieces.put(BackendError(f"the embedded LLM failed: {chunk['error']}"))
+                if isinstance(chunk.get("timings"), dict):
+                    request.stats.update(llama_stats(chunk["timings"]))
                 for choice in chunk.get("choices", []):
                     text = (choice.get("delta") or {}).get("content")
                     if text:
@@ -124,6 +126,21 @@ class EmbeddedLLM:
                 yield item
         finally:
             stop.set()
+
+
+def llama_stats(t: dict[str, Any]) -> dict[str, float]:
+    """llama.cpp's timings for one request, in our units: tokens read (fresh and from the prompt
+    cache), seconds spent reading them, tokens generated and seconds spent generating."""
+    out = {
+        "prompt_tokens": float(t.get("prompt_n") or 0),
+        "cached_tokens": float(t.get("cache_n") or 0),
+        "prompt_read_s": float(t.get("prompt_ms") or 0) / 1000,
+        "generated_tokens": float(t.get("predicted_n") or 0),
+        "decode_s": float(t.get("predicted_ms") or 0) / 1000,
+    }
+    out["prompt_tokens_per_s"] = out["prompt_tokens"] / out["prompt_read_s"] if out["prompt_read_s"] else 0.0
+    out["decode_tokens_per_s"] = out["generated_tokens"] / out["decode_s"] if out["decode_s"] else 0.0
+    return out
 
 
 def _private_socket(params: Any) -> str | None:

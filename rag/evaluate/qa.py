@@ -13,6 +13,7 @@ from typing import Any, Callable, Sequence
 
 from core.errors import ConfigError
 from rag.evaluate.jsonl import json_lines
+from rag.evaluate.latency import latency_budget, row_budget
 from rag.evaluate.metrics import first_relevant_rank, hits_at, mrr_at, percentile
 
 
@@ -77,6 +78,7 @@ def score_answer(row: QARow, answer: Any) -> dict[str, Any]:
         "ttft_s": answer.timings.get("first_token_s"),
         "total_s": answer.timings.get("total_s"),
         "prompt_tokens": (answer.trace or {}).get("prompt_tokens"),
+        **row_budget(answer),  # stage_s (every timing) and llm (llama.cpp's token counts)
         # What the citation verifier said: a correct answer should carry no flag.
         "unsupported": [{"sentence": u.sentence, "reason": u.reason} for u in answer.unsupported],
         "revision": (answer.trace or {}).get("revision"),  # the flagged first answer and the second try, if any
@@ -122,6 +124,7 @@ def summarize_qa(results: list[dict[str, Any]]) -> dict[str, Any]:
         "total_p50_s": round(percentile(total, 50), 2),
         "total_p95_s": round(percentile(total, 95), 2),
         "prompt_tokens_mean": round(sum(prompt) / len(prompt)) if prompt else None,
+        "latency_budget": latency_budget(results),
         "wrong": [r for r in results if r["why"]],
         "flagged_correct": sum(bool(r["correct"] and r["unsupported"]) for r in results),
         "flagged": [{"id": r["id"], "correct": r["correct"], **u} for r in results for u in r["unsupported"]],

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from core.errors import ConfigError
+from rag.evaluate.latency import budget_markdown, latency_budget, row_budget
 from rag.evaluate.metrics import percentile
 from rag.evaluate.qa import contains_answer
 
@@ -88,7 +89,7 @@ def score_row(row: DatedRow, answer: Any) -> dict[str, Any]:
         "error": answer.error,
         "ttft_s": answer.timings.get("first_token_s"),
         "total_s": answer.timings.get("total_s"),
-        "stage_s": {k: round(v, 3) for k, v in answer.timings.items()},
+        **row_budget(answer),  # stage_s (every timing) and llm (llama.cpp's token counts)
         "prompt_tokens": (answer.trace or {}).get("prompt_tokens"),
         **passage_stats(answer.passages, row),
         "passages_given": [{"text": p.text, "url": p.url, "date": p.date, "title": p.title} for p in answer.passages],
@@ -117,6 +118,7 @@ def summarize(results: list[dict[str, Any]], with_llm: bool) -> dict[str, Any]:
             ttft_p95_s=round(percentile(ttft, 95), 2),
             total_p50_s=round(percentile(total, 50), 2),
             total_p95_s=round(percentile(total, 95), 2),
+            latency_budget=latency_budget(results),
         )
     out["rows"] = results
     return out
@@ -186,4 +188,5 @@ def realtime_markdown(report: dict[str, Any]) -> str:
     c = report["corpus"]
     head = (f"RealTimeQA {report['dataset']}: {report['questions']} questions, each as of its date, over "
             f"{c.get('articles', '?')} articles ({c.get('chunks', '?')} chunks). Stale: published > {STALE_DAYS} days before the question.")
-    return head + "\n\n" + table(["arm", *keys], [[name, *[arm.get(k) for k in keys]] for name, arm in arms])
+    budgets = [f"{name}: {budget_markdown(arm['latency_budget'])}" for name, arm in arms if arm.get("latency_budget")]
+    return "\n\n".join([head, table(["arm", *keys], [[name, *[arm.get(k) for k in keys]] for name, arm in arms]), *budgets])

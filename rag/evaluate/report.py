@@ -44,6 +44,10 @@ def qa_markdown(report: dict[str, Any]) -> str:
                   report["ttft_p50_s"], report["ttft_p95_s"], report["total_p50_s"], report["total_p95_s"]]],
             )
         )
+        if report.get("latency_budget"):
+            from rag.evaluate.latency import budget_markdown
+
+            parts.append(budget_markdown(report["latency_budget"]))
         wrong = report["wrong"]
         if wrong:
             parts.append("Wrong or uncited:\n" + "\n".join(f"- {w['id']} {w['question']} -> {w['why']}: {w['answer'][:160]!r}" for w in wrong))

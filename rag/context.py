@@ -1,0 +1,152 @@
+"""Less to read before the first word: the sentences of the retrieved passages that bear on
+the question, plus their neighbours, under a token budget.
+
+On 2 cores the embedded LLM reads about 70 prompt tokens a second, so every passage
+sentence it is shown costs about half a second before the first word. `select_context`
+scores each sentence of the top passages by the question's words it holds (weighted by
+how rare they are among those sentences), keeps the best ones and then their neighbours
+while the budget lasts, and drops passages left with nothing.
+
+The result is ordinary `Passage` objects (`dataclasses.replace`), renumbered 1..m in
+retrieval order: `text` is the kept sentences joined by one space, `sentences` their
+spans in the article, `start`/`end` the first and last span. So `Passage.sentence_texts()`
+and the citations (rag/citations.py) map each sentence to its exact place in the article,
+as for a whole passage.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, replace
+from typing import Any, Callable, Sequence
+
+from core.types import Passage
+
+CHARS_PER_TOKEN = 4.7  # Qwen2.5's tokenizer on English news (rag.prompt.prompt_tokens)
+
+_WORD = re.compile(r"[a-z0-9]+(?:[.,][0-9]+)?")
+_STOP = frozenset(
+    """a an the and or but if of to in on at by for with from as is are was were be been being it its this that these
+    those there their they them he she his her him we our you your i me my do does did done has have had having not no
+    so than then too very can could will would should may might must shall what which who whom whose when where why how
+    about into over after before under again also just only any all each other some such own same more most up down out
+    off said says say according told new one""".split()
+)
+
+
+@dataclass(frozen=True)
+class ContextConfig:
+    """`budget_tokens`: passage text and headers the prompt may hold (estimated tokens);
+    `neighbours`: sentences kept on each side of a chosen one when the budget allows;
+    `max_passages`: at most this many passages survive."""
+
+    budget_tokens: int = 220
+    neighbours: int = 1
+    max_passages: int = 4
+    semantic_weight: float = 0.0  # > 0: cosine(question, sentence) x this added to the word score (needs `embed`)
+
+
+Embed = Callable[[list[str]], Sequence[Sequence[float]]]
+_COUNT_Q = re.compile(r"\b(how (many|much|long|old|far)|what (percentage|number|year)|when)\b", re.I)
+
+
+def terms(text: str) -> set[str]:
+    """Content words, crudely stemmed (a shared 5-letter prefix counts as the same word)."""
+    return {w[:5] if not w[0].isdigit() else w for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 1}
+
+
+def _tokens(text: str) -> int:
+    return max(1, round(len(text) / CHARS_PER_TOKEN))
+
+
+def _header_tokens(p: Passage) -> int:
+    return _tokens(f"[{p.n}] ({p.title}, {p.date})\n") + 1
+
+
+def select_context(
+    query: str, passages: list[Passage], cfg: ContextConfig, embed: Embed | None = None
+) -> tuple[list[Passage], dict[str, Any]]:
+    """The reduced passages and what was kept (for the trace). `embed` (texts -> unit vectors):
+    the question's similarity to each sentence counts too, for answers worded unlike the question."""
+    if not passages:
+        return [], {"budget_tokens": cfg.budget_tokens, "tokens_before": 0, "tokens_after": 0, "kept": []}
+    sents = [p.sentence_texts() for p in passages[: cfg.max_passages]]
+    q = terms(query)
+    bags = [[terms(s) for s, _, _ in ss] for ss in sents]
+    df: dict[str, int] = {}
+    for bag in (b for bs in bags for b in bs):
+        for t in bag & q:
+            df[t] = df.get(t, 0) + 1
+    n_sent = sum(len(bs) for bs in bags)
+    idf = {t: math.log(1 + n_sent / c) for t, c in df.items()}
+    lexical = [[sum(idf.get(t, 0.0) for t in bag & q) for bag in bs] for bs in bags]
+    top = max((x for xs in lexical for x in xs), default=0.0) or 1.0
+    cosines = _cosines(query, sents, embed) if embed is not None and cfg.semantic_weight else None
+    counting = bool(_COUNT_Q.search(query))
+    scored = []
+    for pi, ss in enumerate(sents):
+        for si, (text, _, _) in enumerate(ss):
+            score = lexical[pi][si] / top
+            if cosines is not None:
+                score += cfg.semantic_weight * max(0.0, cosines[pi][si])
+            if score <= 0:
+                continue
+            if text.rstrip().endswith("?"):
+                score *= 0.5  # a question in the article ("Where did the crash occur?") rarely answers it
+            if counting and re.search(r"\d", text):
+                score += 0.1
+            scored.append((score * (1 + 0.15 / (1 + pi)), pi, si))  # ties go to the better-ranked passage
+    scored.sort(key=lambda x: (-x[0], x[1], x[2]))
+    if not scored:  # nothing shares a word with the question: the top passage's opening
+        scored = [(0.0, 0, si) for si in range(len(sents[0]))]
+    chosen: dict[int, set[int]] = {}
+    budget = cfg.budget_tokens
+
+    def take(pi: int, si: int, force: bool = False) -> None:
+        nonlocal budget
+        if si in chosen.get(pi, set()):
+            return
+        cost = _tokens(sents[pi][si][0]) + 1 + (0 if pi in chosen else _header_tokens(passages[pi]))
+        if cost <= budget or force:
+            chosen.setdefault(pi, set()).add(si)
+            budget -= cost
+
+    for i, (_, pi, si) in enumerate(scored):
+        take(pi, si, force=i == 0)  # the best sentence always, whatever it costs
+    for _, pi, si in scored:
+        if pi not in chosen or si not in chosen[pi]:
+            continue
+        for d in range(1, cfg.neighbours + 1):
+            for nb in (si - d, si + d):
+                if 0 <= nb < len(sents[pi]):
+                    take(pi, nb)
+    out = [_reduced(passages[pi], sents[pi], sorted(chosen[pi]), n) for n, pi in enumerate(sorted(chosen), 1)]
+    info = {
+        "budget_tokens": cfg.budget_tokens,
+        "tokens_before": sum(_tokens(p.text) + _header_tokens(p) for p in passages),
+        "tokens_after": sum(_tokens(p.text) + _header_tokens(p) for p in out),
+        "kept": [{"n": n, "retrieved_as": passages[pi].n, "sentences": f"{len(chosen[pi])}/{len(sents[pi])}"}
+                 for n, pi in enumerate(sorted(chosen), 1)],
+    }
+    return out, info
+
+
+def _cosines(query: str, sents: list[list[tuple[str, int, int]]], embed: Embed) -> list[list[float]]:
+    flat = [s for ss in sents for s, _, _ in ss]
+    vecs = list(embed([query, *flat]))
+    qv, out, i = vecs[0], [], 1
+    for ss in sents:
+        out.append([float(sum(a * b for a, b in zip(qv, vecs[i + j]))) for j in range(len(ss))])
+        i += len(ss)
+    return out
+
+
+def _reduced(p: Passage, sents: list[tuple[str, int, int]], keep: list[int], n: int) -> Passage:
+    if len(keep) == len(sents):
+        return replace(p, n=n)
+    kept = [sents[i] for i in keep]
+    return replace(
+        p, n=n, text=" ".join(s for s, _, _ in kept), start=kept[0][1], end=kept[-1][2],
+        sentences=tuple((s, e) for _, s, e in kept),
+    )
