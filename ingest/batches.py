@@ -151,10 +151,10 @@ class Batcher:
             for item in batch.items:
                 written.append((item.article, item.chunks, vectors[start : start + len(item.texts)]))
                 start += len(item.texts)
-                item.done()
             self.on_embedded(len(batch.items), len(texts))
+        done = [item.done for item in batch.items if item.file not in failed]  # counted once written
         t0 = time.perf_counter()
-        self.writer.put((written, [op for file, op in batch.after if file not in failed]))
+        self.writer.put((written, done + [op for file, op in batch.after if file not in failed]))
         self.wait_s += time.perf_counter() - t0
 
     def timings(self) -> dict[str, float]:

@@ -96,8 +96,8 @@ def extras(answer: Answer) -> dict[str, Any]:
     return {
         "answerable": answer.answerable,
         "unsupported": [{"sentence": u.sentence, "reason": u.reason} for u in answer.unsupported],
-        "freshness": getattr(answer, "freshness", None),
-        "as_of": getattr(answer, "as_of", None),
+        "freshness": answer.freshness or None,
+        "as_of": answer.as_of or None,
     }
 
 
