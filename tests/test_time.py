@@ -167,3 +167,20 @@ def test_a_store_written_before_numeric_dates_is_migrated(dated, embedder, fake_
     assert all(m["day"] == day_number(m["date"]) for _, m in dated.chunks.scan())
     a = engine_for(dated, embedder, fake_llm).answer("Who is the latest harbour director of Riverton?", as_of=date(2025, 6, 1))
     assert a.passages and all(p.date == "2025-03-02" for p in a.passages)
+
+
+def test_the_cli_takes_as_of_and_filters(dated, embedder, monkeypatch, capsys):
+    """`newsrag ask --as-of --since --until --source` reach retrieval (extractive backend: no model)."""
+    import json as _json
+
+    from ui.cli import main
+
+    monkeypatch.setenv("NEWSRAG_HOME", str(dated.home))
+    monkeypatch.setenv("NEWSRAG_LLM", "extractive")
+    q = "Who was named harbour director of Riverton?"
+    assert main(["ask", q, "--json", "--as-of", "2025-06-01"]) == 0
+    a = _json.loads(capsys.readouterr().out)
+    assert a["as_of"] == "2025-06-01" and {p["date"] for p in a["passages"]} == {"2025-03-02"}
+    assert main(["ask", q, "--json", "--source", "Coastal Wire", "--since", "2026-01-01", "--until", "2026-01-31"]) == 0
+    a = _json.loads(capsys.readouterr().out)
+    assert {p["source"] for p in a["passages"]} == {"Coastal Wire"} and a["trace"]["filters"]["sources"] == ["coastal wire"]
