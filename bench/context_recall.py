@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/context_recall.py                       # seed QA over data/articles
     .venv/bin/python bench/context_recall.py --slice ../shared/bench/realtimeqa/dev-small \\
-        --home /work/evalhomes/dev-small-speed --limit 40
+        --home .newsrag/bench-dev-small --limit 40
 
 For each budget (estimated prompt tokens of passage text), the share of answerable
 questions whose kept sentences still contain an accepted answer, beside whole passages,

@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--qa", type=Path, default=SHARED / "eval/seed_qa.jsonl")
     p.add_argument("--corpus", type=Path, default=REPO / "data/articles")
     p.add_argument("--slice", type=Path, default=SHARED / "bench/realtimeqa/dev-small")
-    p.add_argument("--home", type=Path, default=Path("/work/evalhomes/dev-small-speed"), help="the slice's store (ingested on first use)")
+    p.add_argument("--home", type=Path, default=REPO / ".newsrag" / "bench-dev-small", help="the slice's store (ingested on first use, kept for the next run)")
     p.add_argument("--rt-limit", type=int, default=40)
     p.add_argument("--no-ingest", action="store_true", help="answer from --home as it is (no idempotent re-ingest of the slice first)")
     p.add_argument("--no-seed", action="store_true")
