@@ -111,10 +111,6 @@ class ChunkRecord:
         return source_key(self.url) if self.url else ""
 
     @classmethod
-    def of(cls, article: Article, chunk: Chunk, n_chunks: int) -> "ChunkRecord":
-        return cls._of(article, article.article_id, article.content_hash, chunk, n_chunks)
-
-    @classmethod
     def of_article(cls, article: Article, chunks: list[Chunk]) -> list["ChunkRecord"]:
         """The records of all of an article's chunks; its id and content hash (each a pass
         over the whole text) are computed once, not once per chunk."""

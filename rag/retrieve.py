@@ -18,9 +18,9 @@ to the list is one line of configuration. Each stage's effect is traced.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Sequence
+from typing import Any
 
 from core.articles import ChunkRecord
 from core.filters import Filter, from_day_number
@@ -114,9 +114,6 @@ class Retriever:
         q = Query(query, top_k or self.config.top_k, where or Filter(), window, as_of)
         return self.run(q).passages
 
-    def best_dense_score(self, passages: list[Passage]) -> float:
-        return max((p.dense_score for p in passages if p.dense_score is not None), default=0.0)
-
 
 def _passage(n: int, c: Candidate) -> Passage:
     r = c.record
@@ -143,7 +140,3 @@ def _passage(n: int, c: Candidate) -> Passage:
         boosts=tuple(sorted((k, round(v, 4)) for k, v in c.boosts.items())),
         page=r.page,
     )
-
-
-def renumber(passages: Sequence[Passage]) -> list[Passage]:
-    return [replace(p, n=i) for i, p in enumerate(passages, 1)]

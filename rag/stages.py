@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Callable, Protocol
 
 from core.errors import ConfigError
-from core.filters import UNKNOWN_DAY, day_number
+from core.filters import UNKNOWN_DAY, day_number, from_day_number
 from core.text import number_tokens, words
 from rag.retrieve import Candidate, Query, RetrievalConfig
 from store import Store
@@ -178,14 +178,11 @@ class WindowBoost:
     def __call__(self, query: Query, candidates: list[Candidate]) -> list[Candidate]:
         if not _windowed(query) or not self.weight or not candidates:
             return candidates
-        lo = day_number(query.window.since) if query.window.since else None  # type: ignore[union-attr]
-        hi = day_number(query.window.until) if query.window.until else None  # type: ignore[union-attr]
         best = max(c.scores.get("cosine", 0.0) for c in candidates)
         for c in candidates:
-            day = c.record.day
             if c.scores.get("cosine", 0.0) < best - self.margin:
                 continue
-            if day != UNKNOWN_DAY and (lo is None or day >= lo) and (hi is None or day <= hi):
+            if query.window.contains(from_day_number(c.record.day)):  # type: ignore[union-attr]
                 c.score *= 1.0 + self.weight
                 c.boosts[self.name] = 1.0 + self.weight
         return sorted(candidates, key=lambda c: -c.score)

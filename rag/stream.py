@@ -45,6 +45,3 @@ class AnswerStream:
             pass
         assert self._answer is not None, "the engine's stream ended without an Answer"
         return self._answer
-
-    def text(self) -> str:
-        return self.answer.text

@@ -176,12 +176,6 @@ class ChunkStore:
             return None
         return dict((res.get("metadatas") or [{}])[0] or {})
 
-    def vector_dimension(self) -> int | None:
-        """Length of a stored vector (None when the collection is empty)."""
-        res = self._col.get(limit=1, include=["embeddings"])
-        vectors = res.get("embeddings")
-        return None if vectors is None or len(vectors) == 0 else len(vectors[0])
-
     def scan(self, batch: int = 5000) -> list[tuple[str, dict[str, Any]]]:
         """(chunk id, metadata) of every chunk, without the texts."""
         out: list[tuple[str, dict[str, Any]]] = []
