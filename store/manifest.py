@@ -115,6 +115,16 @@ class Manifest:
             ).fetchone()
         return ArticleRow(*row) if row else None
 
+    def known(self, article_ids: list[str]) -> set[str]:
+        """Which of these articles the manifest holds."""
+        out: set[str] = set()
+        with self._lock:
+            for i in range(0, len(article_ids), 500):
+                part = article_ids[i : i + 500]
+                marks = ",".join("?" * len(part))
+                out.update(r[0] for r in self._db.execute(f"SELECT id FROM articles WHERE id IN ({marks})", part))
+        return out
+
     def articles(self) -> list[ArticleRow]:
         with self._lock:
             rows = self._db.execute(

@@ -162,12 +162,18 @@ class Store:
             aid = records[0].article_id if records else article.article_id
             h = records[0].content_hash if records else article.content_hash
             rows.append(ArticleRow(aid, h, len(chunks), article.title, article.byline, article.date, article.source, article.url, article.path))
+        # Only articles stored before can have chunks of an older version. Locally the manifest
+        # knows them all (a killed write's leftovers were undone by `writer()`); a shared server
+        # may hold chunks another NEWSRAG_HOME wrote, so there every article is checked.
+        # (Chroma's `$in` look-up cost 0.15 s of an RGB build's 11 s, and grows with the store.)
+        ids_ = [r.id for r in rows]
+        older = set(ids_) if self.chunks.url else self.manifest.known(ids_)
         with self._space():
-            self.manifest.begin_many([r.id for r in rows])
+            self.manifest.begin_many(ids_)
             for i in range(0, len(ids), UPSERT_BATCH):
                 j = i + UPSERT_BATCH
                 self.chunks.upsert(ids[i:j], vectors[i:j], texts[i:j], metas[i:j])
-            stale = self.chunks.other_versions({r.id: r.content_hash for r in rows})
+            stale = self.chunks.other_versions({r.id: r.content_hash for r in rows if r.id in older})
             self.chunks.delete_ids(stale)
             self._keyword_update(add=[keyword_entry(c, t, m) for c, t, m in zip(ids, texts, metas)], remove_ids=stale)
             self.manifest.put_many(rows)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from core.models.fake import FakeLLM
+from core.text import sentence_spans
 from core.types import Passage
 from rag.context import ContextConfig, select_context
 from rag.engine import Engine
@@ -53,6 +54,27 @@ def test_neighbours_fill_the_budget_and_unrelated_passages_are_dropped():
     texts = [t for t, _, _ in kept[0].sentence_texts()]
     i = texts.index(ARTICLE[spans[2][0]:spans[2][1]])
     assert i > 0 or len(texts) == 1  # the sentence before it came along
+
+
+def test_a_sentence_two_chunks_share_is_read_once():
+    # Neighbouring chunks of one article overlap by a sentence; copies of a story repeat them.
+    spans = _sentences(ARTICLE)
+    first, second = passage(1, spans[:3]), passage(2, spans[2:])
+    kept, _ = select_context("Who is the harbour master, and how many boats were moved?", [first, second], ContextConfig(200, 1, 4))
+    read = [t for p in kept for t, _, _ in p.sentence_texts()]
+    assert read.count(ARTICLE[spans[2][0]:spans[2][1]]) == 1
+    assert len(read) == len(set(read))
+
+
+def test_the_sentence_after_a_question_heading_is_read():
+    # Explainers answer their own sub-headings, in words the question does not use.
+    text = ("Congress passed the bill on Tuesday. The Justice Department released some Epstein files in February. "
+            "How long does the Justice Department have to release the Epstein files? Thirty days, under the new law. "
+            "Critics say the records may be incomplete. Lawmakers met the families of victims in March.")
+    spans = sentence_spans(text)
+    p = passage(1, spans, article=text, title="Files")
+    kept, _ = select_context("How long does the Justice Department have to release all of the Epstein files?", [p], ContextConfig(30, 0, 4))
+    assert "Thirty days" in kept[0].text
 
 
 def test_passages_without_sentence_spans_stay_whole():

@@ -45,3 +45,17 @@ def test_a_realtime_slice_is_scored_as_of_each_question(tmp_path, settings, embe
     # without the time features the question of March 2025 reads articles from 2026
     assert off["future_share"] > 0
     assert "time features on" in realtime_markdown(report) and "time features off" in realtime_markdown(report)
+
+
+def test_a_sample_spreads_over_the_slice_and_retrieval_only_reads_what_the_model_would(tmp_path, settings, embedder):
+    from rag.evaluate.realtime import load_slice
+
+    folder = tmp_path / "slice"
+    folder.mkdir()
+    (folder / "corpus.jsonl").write_text("\n".join(json.dumps(a) for a in ARTICLES) + "\n")
+    weeks = [dict(q, id=f"{q['id']}-{i}") for i in range(3) for q in QUESTIONS]  # 6 questions
+    (folder / "qa.jsonl").write_text("\n".join(json.dumps(q) for q in weeks) + "\n")
+    assert [r.id for r in load_slice(folder, sample=3)] == [weeks[0]["id"], weeks[2]["id"], weeks[4]["id"]]
+    report = run_realtime(folder, settings, with_llm=False, sample=2, embedder=embedder)
+    on = report["time_on"]
+    assert on["n"] == 2 and on["context_recall"] == 1.0 and on["retrieved_recall"] == 1.0

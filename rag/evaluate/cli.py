@@ -25,6 +25,7 @@ def register(sub: Any) -> None:
     s.add_argument("--retrieval-only", action="store_true", help="only check that the answer-bearing passage is retrieved (no LLM)")
     s.add_argument("--json", action="store_true", help="print the report as JSON")
     s.add_argument("--limit", type=int, default=None, help="RealTimeQA: only the first N questions")
+    s.add_argument("--sample", type=int, default=None, help="RealTimeQA: N questions spread evenly over the slice (every k-th), for a shorter run on a big slice")
     s.add_argument("--home", type=Path, default=None, help="RealTimeQA: ingest the slice into this store folder and reuse it next time (default: a temporary one)")
     s.add_argument("--no-compare", action="store_true", help="RealTimeQA: skip the run with the time features off")
     s.set_defaults(func=cmd_eval_qa)
@@ -52,6 +53,7 @@ def cmd_eval_qa(args: argparse.Namespace, settings: Any) -> int:
 
     if is_slice(args.path):
         rt = run_realtime(args.path, settings, with_llm=not args.retrieval_only, compare=not args.no_compare, limit=args.limit,
+                          sample=args.sample,
                           home=args.home, on_row=progress_line)
         print(json.dumps(rt, indent=2, ensure_ascii=False) if args.json else realtime_markdown(rt))
         return 0

@@ -5,7 +5,8 @@ A slice folder holds `qa.jsonl` (id, question, answer_any, date, gold_urls) and
 its `date`. One run measures the time features on and off over the same store:
 
 - accuracy: an accepted answer (case-insensitive substring) in the answer text;
-- context recall: an accepted answer inside the passages retrieved for the model;
+- context recall: an accepted answer inside what the model reads of its passages
+  (title and text; with the fast profile, the sentences chosen from them);
 - stale / future: the share of those passages published more than 60 days
   before the question, or after it;
 - gold citations: a cited article's URL is one of the question's `gold_urls`.
@@ -23,6 +24,7 @@ from typing import Any, Callable
 from core.errors import ConfigError
 from rag.evaluate.latency import budget_markdown, latency_budget, row_budget
 from rag.evaluate.metrics import percentile
+from rag.context import select_context
 from rag.evaluate.qa import contains_answer
 
 STALE_DAYS = 60
@@ -41,7 +43,8 @@ def is_slice(path: Path) -> bool:
     return path.is_dir() and (path / "qa.jsonl").is_file() and (path / "corpus.jsonl").is_file()
 
 
-def load_slice(folder: Path, limit: int | None = None) -> list[DatedRow]:
+def load_slice(folder: Path, limit: int | None = None, sample: int | None = None) -> list[DatedRow]:
+    """The slice's questions: all, the first `limit`, or `sample` of them spread evenly (every k-th)."""
     rows = []
     for n, line in enumerate((folder / "qa.jsonl").read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
@@ -51,6 +54,8 @@ def load_slice(folder: Path, limit: int | None = None) -> list[DatedRow]:
             rows.append(DatedRow(str(r["id"]), r["question"], tuple(r["answer_any"]), date.fromisoformat(r["date"][:10]), frozenset(r.get("gold_urls") or ())))
         except (KeyError, ValueError, TypeError) as e:
             raise ConfigError(f"{folder / 'qa.jsonl'} line {n}: not a RealTimeQA row ({e}); it needs id, question, answer_any, date") from None
+    if sample and sample < len(rows):
+        rows = [rows[i * len(rows) // sample] for i in range(sample)]
     return rows[:limit] if limit else rows
 
 
@@ -64,7 +69,8 @@ def _age_days(p: Any, as_of: date) -> int | None:
 def passage_stats(passages: Any, row: DatedRow) -> dict[str, Any]:
     ages = [_age_days(p, row.as_of) for p in passages]
     return {
-        "context_recall": any(contains_answer(p.text, row.answer_any) for p in passages),
+        # What the model reads of a passage: its title (in the header) and its text.
+        "context_recall": any(contains_answer(f"{p.title}\n{p.text}", row.answer_any) for p in passages),
         "passages": len(passages),
         "stale": sum(a is not None and a > STALE_DAYS for a in ages),
         "future": sum(a is not None and a < 0 for a in ages),
@@ -106,6 +112,8 @@ def summarize(results: list[dict[str, Any]], with_llm: bool) -> dict[str, Any]:
         "future_share": round(sum(r["future"] for r in results) / shown, 4),
         "undated_share": round(sum(r["undated"] for r in results) / shown, 4),
     }
+    if results and "retrieved_recall" in results[0]:  # retrieval only: the whole top passages, before sentence selection
+        out["retrieved_recall"] = round(sum(r["retrieved_recall"] for r in results) / n, 4)
     if with_llm:
         ttft = [r["ttft_s"] for r in results if r.get("ttft_s") is not None]
         total = [r["total_s"] for r in results if r.get("total_s") is not None]
@@ -132,9 +140,13 @@ def run_arm(rows: list[DatedRow], engine: Any, with_llm: bool, on_row: Callable[
             result = score_row(row, engine.answer(row.question, as_of=row.as_of))
         else:
             t0 = time.perf_counter()
-            passages = engine.retriever.run(engine.plan(row.question, None, None, row.as_of)).passages
+            q = engine.plan(row.question, None, None, row.as_of)
+            retrieved = engine.retriever.run(q).passages
+            # What the model would read: the fast profile's chosen sentences (rag/context.py).
+            passages = select_context(q.text, retrieved, engine.context)[0] if engine.context else retrieved
             result = {"id": row.id, "as_of": row.as_of.isoformat(), "question": row.question, "expected": list(row.answer_any),
                       "retrieval_s": round(time.perf_counter() - t0, 3), **passage_stats(passages, row),
+                      "retrieved_recall": passage_stats(retrieved, row)["context_recall"],
                       "passages_given": [{"url": p.url, "date": p.date, "title": p.title} for p in passages]}
         results.append(result)
         if on_row:
@@ -143,7 +155,7 @@ def run_arm(rows: list[DatedRow], engine: Any, with_llm: bool, on_row: Callable[
 
 
 def run_realtime(
-    folder: Path, settings: Any, *, with_llm: bool = True, compare: bool = True, limit: int | None = None,
+    folder: Path, settings: Any, *, with_llm: bool = True, compare: bool = True, limit: int | None = None, sample: int | None = None,
     home: Path | None = None, llm: Any = None, embedder: Any = None, on_row: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """The report: the time-aware arm and (with `compare`) the timeless arm, over one store.
@@ -155,7 +167,7 @@ def run_realtime(
     from rag.engine import Engine
     from rag.evaluate.runner import answering_settings
 
-    rows = load_slice(folder, limit)
+    rows = load_slice(folder, limit, sample)
     embedder = embedder or make_embedder(settings)
     base = settings.model_copy(update={"max_file_mb": max(settings.max_file_mb, 200.0)})  # dev's corpus is one 50 MB file
     if home is not None:
