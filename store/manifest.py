@@ -115,6 +115,11 @@ class Manifest:
             ).fetchone()
         return ArticleRow(*row) if row else None
 
+    def chunk_total(self) -> int:
+        """Chunks the recorded articles hold, by the manifest's count."""
+        with self._lock:
+            return int(self._db.execute("SELECT COALESCE(SUM(n_chunks), 0) FROM articles").fetchone()[0])
+
     def known(self, article_ids: list[str]) -> set[str]:
         """Which of these articles the manifest holds."""
         out: set[str] = set()

@@ -162,12 +162,13 @@ class Store:
             aid = records[0].article_id if records else article.article_id
             h = records[0].content_hash if records else article.content_hash
             rows.append(ArticleRow(aid, h, len(chunks), article.title, article.byline, article.date, article.source, article.url, article.path))
-        # Only articles stored before can have chunks of an older version. Locally the manifest
-        # knows them all (a killed write's leftovers were undone by `writer()`); a shared server
-        # may hold chunks another NEWSRAG_HOME wrote, so there every article is checked.
+        # Only articles stored before can have chunks of an older version. When the manifest
+        # accounts for every chunk in Chroma, it knows them all; otherwise (a shared server
+        # another NEWSRAG_HOME writes to, a lost manifest) every article is checked.
         # (Chroma's `$in` look-up cost 0.15 s of an RGB build's 11 s, and grows with the store.)
         ids_ = [r.id for r in rows]
-        older = set(ids_) if self.chunks.url else self.manifest.known(ids_)
+        accounted = not self.chunks.url and self.manifest.chunk_total() == self.chunks.count()
+        older = self.manifest.known(ids_) if accounted else set(ids_)
         with self._space():
             self.manifest.begin_many(ids_)
             for i in range(0, len(ids), UPSERT_BATCH):
