@@ -166,11 +166,11 @@ class Store:
         # accounts for every chunk in Chroma, it knows them all; otherwise (a shared server
         # another NEWSRAG_HOME writes to, a lost manifest) every article is checked.
         # (Chroma's `$in` look-up cost 0.15 s of an RGB build's 11 s, and grows with the store.)
-        ids_ = [r.id for r in rows]
+        article_ids = [r.id for r in rows]
         accounted = not self.chunks.url and self.manifest.chunk_total() == self.chunks.count()
-        older = self.manifest.known(ids_) if accounted else set(ids_)
+        older = self.manifest.known(article_ids) if accounted else set(article_ids)
         with self._space():
-            self.manifest.begin_many(ids_)
+            self.manifest.begin_many(article_ids)
             for i in range(0, len(ids), UPSERT_BATCH):
                 j = i + UPSERT_BATCH
                 self.chunks.upsert(ids[i:j], vectors[i:j], texts[i:j], metas[i:j])

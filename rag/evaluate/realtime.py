@@ -66,11 +66,16 @@ def _age_days(p: Any, as_of: date) -> int | None:
         return None
 
 
+def recalled(passages: Any, row: DatedRow) -> bool:
+    """An accepted answer in what the model reads of the passages: the title (in the header,
+    `rag.prompt.passage_block`; the date is left out) and the text."""
+    return any(contains_answer(f"{p.title}\n{p.text}", row.answer_any) for p in passages)
+
+
 def passage_stats(passages: Any, row: DatedRow) -> dict[str, Any]:
     ages = [_age_days(p, row.as_of) for p in passages]
     return {
-        # What the model reads of a passage: its title (in the header) and its text.
-        "context_recall": any(contains_answer(f"{p.title}\n{p.text}", row.answer_any) for p in passages),
+        "context_recall": recalled(passages, row),
         "passages": len(passages),
         "stale": sum(a is not None and a > STALE_DAYS for a in ages),
         "future": sum(a is not None and a < 0 for a in ages),
@@ -146,7 +151,7 @@ def run_arm(rows: list[DatedRow], engine: Any, with_llm: bool, on_row: Callable[
             passages = select_context(q.text, retrieved, engine.context)[0] if engine.context else retrieved
             result = {"id": row.id, "as_of": row.as_of.isoformat(), "question": row.question, "expected": list(row.answer_any),
                       "retrieval_s": round(time.perf_counter() - t0, 3), **passage_stats(passages, row),
-                      "retrieved_recall": passage_stats(retrieved, row)["context_recall"],
+                      "retrieved_recall": recalled(retrieved, row),
                       "passages_given": [{"url": p.url, "date": p.date, "title": p.title} for p in passages]}
         results.append(result)
         if on_row:
