@@ -81,7 +81,8 @@ class Chunk:
 
 
 # Version of the chunk record's layout in Chroma. 2: numeric `day`, `source_key`, `host`, `date_source`, `page`.
-RECORD_VERSION = 2
+# 3: only the filter keys stay apart; the rest of the record and the text are packed (store/chroma.py).
+RECORD_VERSION = 3
 
 
 @dataclass(frozen=True)

@@ -105,7 +105,7 @@ def check_store(settings: Settings, embedder: Any, fix: bool, found: Findings) -
             result = audit(store)
         if (v := store.record_version()) < RECORD_VERSION:
             if fix:
-                found.fixed.append(f"migrated {store.migrate()} chunk records from layout v{v} to v{RECORD_VERSION} (numeric dates)")
+                found.fixed.append(f"migrated {store.migrate()} chunk records from layout v{v} to v{RECORD_VERSION}")
             else:
                 found.problems.append(f"chunk records are in layout v{v}, this newsrag reads v{RECORD_VERSION}: `newsrag doctor --fix` migrates them")
     found.problems.extend(result.problems())

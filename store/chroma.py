@@ -8,11 +8,12 @@ vectors (its default embedding function would download a model).
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 from urllib.parse import urlparse
 
 from core.articles import RECORD_VERSION, ChunkRecord
@@ -34,6 +35,33 @@ def collection_name(base: str, embedder_identity: str) -> str:
     slug = re.sub(r"[^a-zA-Z0-9]+", "-", embedder_identity.split(":")[1] if ":" in embedder_identity else embedder_identity)
     digest = hashlib.sha256(embedder_identity.encode()).hexdigest()[:8]
     return f"{base}-{slug.strip('-')[:40]}-{digest}".lower()
+
+
+# Layout v3 of a chunk in Chroma (core.articles.RECORD_VERSION). Chroma indexes every metadata
+# key and every document (full text), and that indexing was most of its write cost: 1.2-1.5 s of
+# CPU for RGB's 969 snippets beside the embedder, against 0.6-0.75 s with the keys `where` filters
+# on kept apart and the rest of the record and the text packed in one string (bench/README.md).
+# No document is stored. Records of the older layouts (flat keys, the text as the document) read
+# the same through `unpack`.
+FILTER_KEYS = ("article_id", "content_hash", "day", "source_key", "host", "v")
+PACKED = "rec"
+
+
+def pack(meta: dict[str, Any], text: str) -> dict[str, Any]:
+    """A flat chunk record (`ChunkRecord.to_meta`) and its text, as stored in Chroma."""
+    rest = {k: v for k, v in meta.items() if k not in FILTER_KEYS}
+    rest["text"] = text
+    return {k: meta[k] for k in FILTER_KEYS if k in meta} | {PACKED: json.dumps(rest, ensure_ascii=False)}
+
+
+def unpack(meta: dict[str, Any] | None, document: str | None) -> tuple[str, dict[str, Any]]:
+    """(text, flat record) of a stored chunk, whatever its layout."""
+    meta = dict(meta or {})
+    packed = meta.pop(PACKED, None)
+    if packed is None:
+        return document or "", meta
+    rest = json.loads(packed)
+    return str(rest.pop("text", "")), meta | rest
 
 
 def where_clause(flt: Filter | None) -> dict[str, Any] | None:
@@ -170,26 +198,39 @@ class ChunkStore:
         return dict(self._col.metadata or {})
 
     def sample_meta(self) -> dict[str, Any] | None:
-        """The metadata of one stored chunk (None when the collection is empty)."""
+        """The record of one stored chunk (None when the collection is empty)."""
         res = self._col.get(limit=1, include=["metadatas"])
         if not res.get("ids"):
             return None
-        return dict((res.get("metadatas") or [{}])[0] or {})
+        return unpack((res.get("metadatas") or [{}])[0], None)[1]
 
-    def scan(self, batch: int = 5000) -> list[tuple[str, dict[str, Any]]]:
-        """(chunk id, metadata) of every chunk, without the texts."""
+    def scan(self, batch: int = 5000, whole: bool = True) -> list[tuple[str, dict[str, Any]]]:
+        """(chunk id, record) of every chunk, without the texts; `whole=False` gives only the
+        filter keys (`FILTER_KEYS`), without unpacking the rest."""
         out: list[tuple[str, dict[str, Any]]] = []
         offset = 0
         while True:
             res = self._col.get(include=["metadatas"], limit=batch, offset=offset)
-            out.extend((cid, meta or {}) for cid, meta in zip(res["ids"], res["metadatas"]))
+            if whole:
+                out.extend((cid, unpack(meta, None)[1]) for cid, meta in zip(res["ids"], res["metadatas"]))
+            else:
+                out.extend((cid, {k: v for k, v in (meta or {}).items() if k != PACKED}) for cid, meta in zip(res["ids"], res["metadatas"]))
             if len(res["ids"]) < batch:
                 return out
             offset += batch
 
-    def update_metadatas(self, ids: list[str], metas: list[dict[str, Any]]) -> None:
-        if ids:
-            self._col.update(ids=ids, metadatas=metas)
+    def relayout(self, ids: list[str], current: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+        """Rewrite these chunks in the current layout; `current` turns a stored record into a
+        current flat one. Keys of the old layout are deleted (None), the document emptied; the
+        vectors are passed back unchanged (Chroma wants them with a document)."""
+        if not ids:
+            return
+        res = self._col.get(ids=ids, include=["documents", "metadatas", "embeddings"])
+        metas = []
+        for doc, meta in zip(res["documents"], res["metadatas"]):
+            text, flat = unpack(meta, doc)
+            metas.append(dict.fromkeys(flat, None) | pack(current(flat), text))
+        self._col.update(ids=res["ids"], embeddings=res["embeddings"], metadatas=metas, documents=[""] * len(res["ids"]))
 
     def delete_ids(self, ids: list[str], batch: int = 1000) -> None:
         for i in range(0, len(ids), batch):
@@ -197,7 +238,7 @@ class ChunkStore:
 
     def upsert(self, ids: list[str], vectors: Sequence[Sequence[float]], texts: list[str], metas: list[dict[str, Any]]) -> None:
         if ids:
-            self._col.upsert(ids=ids, embeddings=[list(map(float, v)) for v in vectors], documents=texts, metadatas=metas)
+            self._col.upsert(ids=ids, embeddings=[list(map(float, v)) for v in vectors], metadatas=[pack(m, t) for m, t in zip(metas, texts)])
 
     def delete_article(self, article_id: str, keep_hash: str | None = None) -> None:
         where: dict[str, Any] = {"article_id": article_id}
@@ -237,7 +278,7 @@ class ChunkStore:
             query_embeddings=[list(map(float, vector))], n_results=k, where=where, include=["documents", "metadatas", "distances"],
         )
         return [
-            Hit(cid, doc or "", meta or {}, 1.0 - float(dist))
+            Hit(cid, *unpack(meta, doc), 1.0 - float(dist))
             for cid, doc, meta, dist in zip(res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0])
         ]
 
@@ -248,7 +289,7 @@ class ChunkStore:
         include = ["documents", "metadatas"] + (["embeddings"] if vector is not None else [])
         res = self._col.get(ids=ids, include=include)
         cos = _cosines(vector, res["embeddings"]) if vector is not None else [0.0] * len(res["ids"])
-        found = {cid: Hit(cid, doc or "", meta or {}, c) for cid, doc, meta, c in zip(res["ids"], res["documents"], res["metadatas"], cos)}
+        found = {cid: Hit(cid, *unpack(meta, doc), c) for cid, doc, meta, c in zip(res["ids"], res["documents"], res["metadatas"], cos)}
         return [found[i] for i in ids if i in found]
 
     def all(self, batch: int = 5000) -> list[Hit]:
@@ -257,7 +298,7 @@ class ChunkStore:
         offset = 0
         while True:
             res = self._col.get(include=["documents", "metadatas"], limit=batch, offset=offset)
-            out.extend(Hit(cid, doc or "", meta or {}, 0.0) for cid, doc, meta in zip(res["ids"], res["documents"], res["metadatas"]))
+            out.extend(Hit(cid, *unpack(meta, doc), 0.0) for cid, doc, meta in zip(res["ids"], res["documents"], res["metadatas"]))
             if len(res["ids"]) < batch:
                 return out
             offset += batch

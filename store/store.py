@@ -101,18 +101,19 @@ class Store:
         """Rewrite every chunk record in the current layout (hold `writer()`); returns how many.
 
         Version 1 stored dates only as text, which Chroma cannot range over: each record gets
-        its numeric `day`, `source_key` and `host` from the fields it already has. Idempotent:
-        a migration cut short is finished by the next one.
+        its numeric `day`, `source_key` and `host` from the fields it already has. Version 2
+        kept every field as its own key and the text as a document, both indexed by Chroma at
+        every write: the record and the text are packed (`store.chroma.pack`). Idempotent: a
+        migration cut short is finished by the next one.
         """
         if self.record_version() >= RECORD_VERSION:
             return 0
-        scanned = self.chunks.scan()
-        for i in range(0, len(scanned), batch):
-            part = scanned[i : i + batch]
-            self.chunks.update_metadatas([cid for cid, _ in part], [ChunkRecord.from_meta(m).to_meta() for _, m in part])
+        ids = [cid for cid, _ in self.chunks.scan(whole=False)]
+        for i in range(0, len(ids), batch):
+            self.chunks.relayout(ids[i : i + batch], lambda m: ChunkRecord.from_meta(m).to_meta())
         self.manifest.set_meta(MARK, str(RECORD_VERSION))
-        log.warning("migrated %d chunk records to layout %d (numeric publication dates)", len(scanned), RECORD_VERSION)
-        return len(scanned)
+        log.warning("migrated %d chunk records to layout %d (numeric dates; record and text packed)", len(ids), RECORD_VERSION)
+        return len(ids)
 
     def recover(self) -> list[str]:
         """Undo half-written articles (hold `writer()`); returns their ids. A re-ingest redoes them."""
@@ -247,7 +248,7 @@ class Store:
         return done
 
     def chroma_fingerprint(self) -> str:  # one scan of Chroma
-        return fingerprint(chunk_key(cid, str(meta.get("content_hash", ""))) for cid, meta in self.chunks.scan())
+        return fingerprint(chunk_key(cid, str(meta.get("content_hash", ""))) for cid, meta in self.chunks.scan(whole=False))
 
     def keyword_stale(self) -> bool:
         """True when the keyword index on disk does not describe exactly the chunks in Chroma."""

@@ -56,6 +56,6 @@ def check(store: "Store") -> None:
     except StoreError:
         raise StoreError(
             f"{where} was written by an older newsrag (chunk records v{found}; this newsrag reads v{RECORD_VERSION}, "
-            "with the numeric `day` date filters use) and needs a one-time migration, which waits for the running "
+            "which stores dates as numbers and packs each record) and needs a one-time migration, which waits for the running "
             "ingest: run `newsrag doctor --fix` once it has finished (or ingest again into a new NEWSRAG_HOME)"
         ) from None

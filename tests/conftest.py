@@ -123,3 +123,25 @@ def make_news_corpus(folder: Path, n: int, seed: int = 7, paragraphs: int = 2) -
     for i in range(n):
         (folder / f"n{i:03d}.txt").write_text(news_article(i, seed, paragraphs))
     return folder
+
+
+def rewrite_layout(store, change) -> None:
+    """Rewrite every chunk as another newsrag would have stored it: the flat record `change`
+    returns as Chroma metadata (layouts 1 and 2), the text as the document."""
+    from store.chroma import unpack
+
+    col = store.chunks._col
+    res = col.get(include=["embeddings", "documents", "metadatas"])
+    flat = [unpack(m, d) for d, m in zip(res["documents"], res["metadatas"])]
+    col.delete(ids=res["ids"])
+    col.add(ids=res["ids"], embeddings=res["embeddings"], documents=[t for t, _ in flat], metadatas=[change(dict(m)) for _, m in flat])
+
+
+def second_layout(meta: dict) -> dict:
+    return meta | {"v": 2}
+
+
+def first_layout(meta: dict) -> dict:
+    for key in ("v", "day", "source_key", "host", "date_source", "page"):  # version 1 had none of these
+        meta.pop(key, None)
+    return meta

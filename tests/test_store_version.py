@@ -7,20 +7,9 @@ import pytest
 
 from core.articles import RECORD_VERSION
 from core.errors import StoreError
+from store.chroma import FILTER_KEYS
+from conftest import first_layout, rewrite_layout, second_layout
 from store import Store
-
-
-def rewrite(store: Store, change) -> None:
-    """Rewrite every chunk's metadata as another newsrag would have written it."""
-    col = store.chunks._col
-    res = col.get(include=["embeddings", "documents", "metadatas"])
-    col.delete(ids=res["ids"])
-    col.add(ids=res["ids"], embeddings=res["embeddings"], documents=res["documents"], metadatas=[change(dict(m)) for m in res["metadatas"]])
-
-
-def first_layout(meta: dict) -> dict:
-    meta.pop("v"), meta.pop("day")  # version 1: no version mark, no numeric day
-    return meta
 
 
 def reopen(sample_store, embedder) -> Store:
@@ -28,17 +17,43 @@ def reopen(sample_store, embedder) -> Store:
 
 
 def test_a_store_of_an_older_newsrag_is_migrated_when_opened(sample_store, embedder):
-    rewrite(sample_store, first_layout)
+    rewrite_layout(sample_store, first_layout)
     sample_store.manifest.set_meta("record_version", "1")
     store = reopen(sample_store, embedder)
     assert store.chunks.sample_meta()["v"] == RECORD_VERSION and store.record_version() == RECORD_VERSION
     assert all("day" in m for _, m in store.chunks.scan())
 
 
+def test_a_store_of_the_second_layout_is_packed_when_opened_and_answers_the_same(sample_store, embedder):
+    """Layout 2 kept every field as a Chroma key and the text as a document; opening it packs
+    each record with its text, and every chunk reads back as before."""
+    vec = embedder.get_query_embedding("Who was named harbour director?")
+    before = {h.chunk_id: (h.text, h.meta) for h in sample_store.chunks.all()}
+    ranked = [h.chunk_id for h in sample_store.dense(vec, 5)]
+    rewrite_layout(sample_store, second_layout)
+    sample_store.manifest.set_meta("record_version", "2")
+    raw = sample_store.chunks._col.get(include=["documents", "metadatas"])
+    assert all(d for d in raw["documents"]) and all("title" in m for m in raw["metadatas"])
+    store = reopen(sample_store, embedder)
+    assert store.record_version() == RECORD_VERSION
+    raw = store.chunks._col.get(include=["documents", "metadatas"])
+    assert not any(raw["documents"]) and all(set(m) == set(FILTER_KEYS) | {"rec"} for m in raw["metadatas"])
+    assert {h.chunk_id: (h.text, h.meta) for h in store.chunks.all()} == before
+    assert [h.chunk_id for h in store.dense(vec, 5)] == ranked
+
+
+def test_chunks_are_written_packed_without_a_document(sample_store):
+    """Chroma indexes every key and document at each write: only the filter keys stay apart."""
+    raw = sample_store.chunks._col.get(include=["documents", "metadatas"])
+    assert raw["ids"] and raw["documents"] == [None] * len(raw["ids"])
+    assert all(set(m) == set(FILTER_KEYS) | {"rec"} for m in raw["metadatas"])
+    assert all(h.text and h.meta["title"] for h in sample_store.chunks.all())
+
+
 def test_an_older_store_busy_with_an_ingest_names_its_version_and_the_way_out(sample_store, embedder):
     from store import WriterLock
 
-    rewrite(sample_store, first_layout)
+    rewrite_layout(sample_store, first_layout)
     sample_store.manifest.set_meta("record_version", "1")
     with WriterLock(sample_store.lock_path, 0):  # an ingest is running
         with pytest.raises(StoreError) as e:
@@ -49,7 +64,7 @@ def test_an_older_store_busy_with_an_ingest_names_its_version_and_the_way_out(sa
 
 
 def test_a_store_of_a_newer_newsrag_says_to_upgrade(sample_store, embedder):
-    rewrite(sample_store, lambda m: m | {"v": RECORD_VERSION + 1})
+    rewrite_layout(sample_store, lambda m: m | {"v": RECORD_VERSION + 1})
     with pytest.raises(StoreError, match=rf"newer newsrag \(chunk records v{RECORD_VERSION + 1}; this newsrag reads v{RECORD_VERSION}\): upgrade newsrag"):
         reopen(sample_store, embedder)
 
