@@ -11,6 +11,7 @@ news we know of) but not `since` (nothing says it is recent).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date, timedelta
 from urllib.parse import urlparse
 
@@ -34,6 +35,7 @@ def from_day_number(n: int) -> date | None:
     return None if n == UNKNOWN_DAY else EPOCH + timedelta(days=n)
 
 
+@lru_cache(maxsize=4096)  # a write asks it for each chunk's outlet and host, a filter for each hit
 def source_key(text: str) -> str:
     """How an outlet or a host is matched: lower case, no scheme, no leading www."""
     t = (text or "").strip().lower()

@@ -16,6 +16,7 @@ from core.articles import Article, Chunk
 from core.text import sentence_spans
 
 EMBED_WINDOW = 256
+SHORT_CHARS_PER_TOKEN = 6  # above this many characters a token, an article cannot fit one chunk: not counted whole
 
 
 def chunk_article(
@@ -27,10 +28,16 @@ def chunk_article(
     text = article.text
     header_cost = count_tokens(article.header()) + 3 if article.header() else 2
     budget = max(32, min(chunk_tokens, EMBED_WINDOW - header_cost))
+    spans = [span for ps, pe in article.body for span in sentence_spans(text, ps, pe)]
+    # A short article is one chunk: one count of all of it, not one per sentence (word pieces
+    # never cross spaces, so the counts add up). Most short news items and snippets are.
+    if spans and sum(e - s for s, e in spans) <= SHORT_CHARS_PER_TOKEN * budget:
+        whole = count_tokens(" ".join(text[s:e] for s, e in spans))
+        if whole <= budget:
+            return [_chunk(article, 0, [(s, e, 0) for s, e in spans])]
     units: list[tuple[int, int, int]] = []  # (start, end, tokens)
-    for ps, pe in article.body:
-        for ss, se in sentence_spans(text, ps, pe):
-            units.extend(_fit(text, ss, se, budget, count_tokens))
+    for ss, se in spans:
+        units.extend(_fit(text, ss, se, budget, count_tokens))
     chunks: list[list[tuple[int, int, int]]] = []
     current: list[tuple[int, int, int]] = []
     used = 0
@@ -45,21 +52,20 @@ def chunk_article(
         used += unit[2]
     if current and (not chunks or current != chunks[-1][-len(current):]):
         chunks.append(current)
-    out = []
-    for i, units_ in enumerate(chunks):
-        body = " ".join(text[s:e] for s, e, _ in units_)
-        out.append(
-            Chunk(
-                article_id=article.article_id,
-                index=i,
-                text=body,
-                start=units_[0][0],
-                end=units_[-1][1],
-                sentences=tuple((s, e) for s, e, _ in units_),
-                page=article.page_at(units_[0][0]),
-            )
-        )
-    return out
+    return [_chunk(article, i, units_) for i, units_ in enumerate(chunks)]
+
+
+def _chunk(article: Article, index: int, units: list[tuple[int, int, int]]) -> Chunk:
+    text = article.text
+    return Chunk(
+        article_id=article.article_id,
+        index=index,
+        text=" ".join(text[s:e] for s, e, _ in units),
+        start=units[0][0],
+        end=units[-1][1],
+        sentences=tuple((s, e) for s, e, _ in units),
+        page=article.page_at(units[0][0]),
+    )
 
 
 def _fit(text: str, s: int, e: int, budget: int, count_tokens: Callable[[str], int]) -> list[tuple[int, int, int]]:

@@ -48,9 +48,9 @@ def keyword_text(text: str, meta: dict[str, Any]) -> str:
     return f"{meta.get('title', '')} {meta.get('source', '')} {meta.get('date', '')}\n{text}"
 
 
-def keyword_entry(chunk_id: str, text: str, meta: dict[str, Any]) -> Entry:
+def keyword_entry(chunk_id: str, text: str, meta: dict[str, Any], record: ChunkRecord | None = None) -> Entry:
     """What the keyword index keeps of a chunk: its words (with the header) and filter fields."""
-    r = ChunkRecord.from_meta(meta)
+    r = record or ChunkRecord.from_meta(meta)
     return Entry(chunk_id, r.content_hash, keyword_text(text, meta), r.article_id, r.day, source_key(r.source), r.host)
 
 
@@ -153,15 +153,16 @@ class Store:
         """Write several articles (chunks and their vectors), each step once for all (see the module doc)."""
         if not items:
             return
-        ids, vectors, texts, metas, rows = [], [], [], [], []
+        ids, vectors, texts, records, metas, rows = [], [], [], [], [], []
         for article, chunks, vecs in items:
-            records = ChunkRecord.of_article(article, list(chunks))  # id and hash: one pass over the text
+            recs = ChunkRecord.of_article(article, list(chunks))  # id and hash: one pass over the text
             ids += [c.chunk_id for c in chunks]
             vectors += list(vecs)
             texts += [c.text for c in chunks]
-            metas += [r.to_meta() for r in records]
-            aid = records[0].article_id if records else article.article_id
-            h = records[0].content_hash if records else article.content_hash
+            records += recs
+            metas += [r.to_meta() for r in recs]
+            aid = recs[0].article_id if recs else article.article_id
+            h = recs[0].content_hash if recs else article.content_hash
             rows.append(ArticleRow(aid, h, len(chunks), article.title, article.byline, article.date, article.source, article.url, article.path))
         # Only articles stored before can have chunks of an older version. When the manifest
         # accounts for every chunk in Chroma, it knows them all; otherwise (a shared server
@@ -177,7 +178,7 @@ class Store:
                 self.chunks.upsert(ids[i:j], vectors[i:j], texts[i:j], metas[i:j])
             stale = self.chunks.other_versions({r.id: r.content_hash for r in rows if r.id in older})
             self.chunks.delete_ids(stale)
-            self._keyword_update(add=[keyword_entry(c, t, m) for c, t, m in zip(ids, texts, metas)], remove_ids=stale)
+            self._keyword_update(add=[keyword_entry(*e) for e in zip(ids, texts, metas, records)], remove_ids=stale)
             self.manifest.put_many(rows)
 
     def remove_article(self, article_id: str) -> None:

@@ -135,3 +135,40 @@ def test_a_new_version_replaces_the_old_chunks_even_when_the_manifest_lost_the_a
         store.manifest.remove(first[0].article_id)
         store.write_articles([version("The harbour council met on Tuesday instead.")])
     assert [h.text for h in store.chunks.all()] == ["The harbour council met on Tuesday instead."]
+
+
+class FailsOnce:
+    """The embedder, except that its first batch fails (a hosted embedder's outage, say)."""
+
+    def __init__(self, embedder) -> None:
+        self._embedder, self.calls = embedder, 0
+
+    def __getattr__(self, name):
+        return getattr(self._embedder, name)
+
+    def get_text_embedding_batch(self, texts, **kw):
+        self.calls += 1
+        if self.calls == 1:
+            raise ConnectionError("embedding server went away")
+        return self._embedder.get_text_embedding_batch(texts, **kw)
+
+
+def test_a_file_whose_first_batch_fails_is_reported_once_and_not_recorded(store, embedder, tmp_path):
+    """A JSONL file spread over several embedding batches, the first of which fails: the file is
+    reported once, its record is not written (no article listed that the store lacks), and the
+    next ingest takes in all of it."""
+    from ingest.readers import IngestOptions
+    from store.audit import audit
+
+    folder = tmp_path / "wire"
+    folder.mkdir()
+    rows = [{"title": f"Harbour report {i}", "date": "2026-03-0" + str(i + 1), "url": f"https://example.test/{i}",
+             "text": f"Harbour report number {i}. The harbour board met on day {i} and approved budget line {i}."} for i in range(6)]
+    (folder / "wire.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    first = ingest([folder], store, FailsOnce(embedder), IngestOptions(batch_chunks=2))
+    assert len(first.failed) == 1 and first.failed[0]["path"].endswith("wire.jsonl")
+    assert "embedding server went away" in first.failed[0]["reason"]
+    assert audit(store).dangling_files == []
+    again = ingest([folder], store, embedder, IngestOptions(batch_chunks=2))
+    assert again.ok and len(store.manifest.articles()) == 6
+    assert audit(store).dangling_files == [] and {aid for _, aid in store.manifest.files()} == {r.id for r in store.manifest.articles()}

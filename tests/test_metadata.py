@@ -52,3 +52,22 @@ def test_chunks_fit_the_embedder_window_and_spans_point_into_the_article(embedde
         assert text[c.start : c.start + 20] == c.text[:20]
     # neighbours overlap by one sentence
     assert chunks[1].sentences[0] == chunks[0].sentences[-1]
+
+
+def test_a_short_article_counted_whole_chunks_as_counted_by_sentence(embedder, monkeypatch):
+    """Short articles are counted in one call; the chunk (text, spans, sentences) is the one the
+    sentence-by-sentence count gives, over paragraphs, and at the edge of the budget."""
+    import ingest.chunking as chunking
+    from core.articles import Article
+
+    para = "The ferry resumed on Monday. Fares rose by 4%, the council said. Mr. Lee disagreed."
+    texts = [para, f"{para}\n\n{para}", " ".join([para] * 5), "One line without a stop"]
+    for budget in (24, 40, 160):
+        for text in texts:
+            paras = [(m.start(), m.end()) for m in __import__("re").finditer(r"[^\n]+", text)]
+            a = Article(text=text, path="x.txt", body=paras, title="Ferry")
+            whole = chunking.chunk_article(a, embedder.count_tokens, budget, 1)
+            monkeypatch.setattr(chunking, "SHORT_CHARS_PER_TOKEN", 0)  # every sentence counted alone
+            by_sentence = chunking.chunk_article(a, embedder.count_tokens, budget, 1)
+            monkeypatch.undo()
+            assert whole == by_sentence, (budget, text)
