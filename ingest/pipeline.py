@@ -143,6 +143,7 @@ def store_units(
                 report.failed.append({"path": unit.name, "reason": _one_line(f"{type(e).__name__}: {e}")})
         batcher.flush()
     finally:
+        batcher.close()  # after a failure, a batch still embedding is dropped: not written, ingested next time
         t0 = time.perf_counter()
         try:
             writer.close()

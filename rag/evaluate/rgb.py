@@ -114,6 +114,7 @@ def build_store(
             batcher.add(a, chunks, [embedding_text(a, c) for c in chunks], a.path, lambda: None)
         batcher.flush()
     finally:
+        batcher.close()
         t0 = time.perf_counter()
         writer.close()  # the last batch, then the keyword check, then the lock goes
         drain = time.perf_counter() - t0
