@@ -216,11 +216,16 @@ def _yield_to_embedder() -> None:
 
 
 def embed_sorted(embedder: Any, texts: list[str]) -> list[Any]:
-    """Vectors of `texts` in their order, embedded longest first (neighbours pad alike)."""
+    """Vectors of `texts` in their order, embedded longest first (neighbours pad alike).
+    The embedded model's own `embed_batch` is called directly: llama-index's
+    `get_text_embedding_batch` wraps each batch of 8 in its instrumentation (bare embedder on
+    RGB's 969 snippets, 3 rounds: 32.9 s through it, 30.4 s direct); others go through it."""
     if not texts:
         return []
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
-    got = embedder.get_text_embedding_batch([texts[i] for i in order])
+    native = getattr(embedder, "embed_batch", None)
+    embed = native if callable(native) else embedder.get_text_embedding_batch
+    got = embed([texts[i] for i in order])
     out: list[Any] = [None] * len(texts)
     for i, v in zip(order, got):
         out[i] = v

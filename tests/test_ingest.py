@@ -146,11 +146,17 @@ class FailsOnce:
     def __getattr__(self, name):
         return getattr(self._embedder, name)
 
-    def get_text_embedding_batch(self, texts, **kw):
+    def _first_fails(self, embed, texts):
         self.calls += 1
         if self.calls == 1:
             raise ConnectionError("embedding server went away")
-        return self._embedder.get_text_embedding_batch(texts, **kw)
+        return embed(texts)
+
+    def get_text_embedding_batch(self, texts, **kw):
+        return self._first_fails(self._embedder.get_text_embedding_batch, texts)
+
+    def embed_batch(self, texts):
+        return self._first_fails(self._embedder.embed_batch, texts)
 
 
 def test_a_file_whose_first_batch_fails_is_reported_once_and_not_recorded(store, embedder, tmp_path):
