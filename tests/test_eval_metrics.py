@@ -175,6 +175,10 @@ def test_retrieval_eval_end_to_end_beside_the_baseline(tmp_path, embedder):
     assert report["ours"]["n"] == report["baseline"]["n"] == 3
     assert report["ours"]["hits@3"] == report["baseline"]["hits@3"] == 1.0
     assert report["corpus"]["snippets"] == 6 and report["corpus"]["chunks"] == 6
+    # each side built twice, ours - baseline - baseline - ours, and timed as the mean of the two
+    corpus = report["corpus"]
+    assert len(corpus["index_runs_s"]) == len(corpus["baseline_index_runs_s"]) == 2
+    assert abs(corpus["index_s"] - sum(corpus["index_runs_s"]) / 2) < 0.011
     # the baseline passed everything explicitly: llama-index never built its global (OpenAI) defaults
     assert LlamaSettings._embed_model is None and LlamaSettings._llm is None
 
@@ -187,6 +191,7 @@ def test_cli_eval_retrieval_json(tmp_path, monkeypatch, capsys):
     assert main(["eval", "retrieval", "--rgb", str(write_rgb(tmp_path / "rgb.json")), "--json", "--no-baseline"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["ours"]["n"] == 3 and "baseline" not in report
+    assert len(report["corpus"]["index_runs_s"]) == 1 and "baseline_index_s" not in report["corpus"]
 
 
 def test_qa_eval_on_a_corpus_in_a_temporary_store(tmp_path, embedder, corpus):
