@@ -1,12 +1,11 @@
 """RGB index build, ours against llama-index's defaults, alternating in one process (issue 14).
 
-    .venv/bin/python bench/rgb_build.py --rounds 3
+    .venv/bin/python bench/rgb_build.py --rounds 4
 
-`newsrag eval retrieval` builds ours first, then runs 100 queries, then builds the baseline:
-always in that order. Here each round builds both, the side that goes first alternating, after
-an untimed warm-up of both (the same `build_store` and `build_baseline` the eval uses, the same
-embedder), so neither side always pays for the other's leftovers. JSON on stdout: seconds per
-build and the ratio of the sums.
+`newsrag eval retrieval` builds each side twice (ours, baseline, baseline, ours). Here each round
+builds both, the side that goes first alternating, after the eval's own untimed warm-up
+(`warm_up`), with the same `build_store`, `build_baseline` and embedder: more builds per side
+for a steadier ratio. JSON on stdout: seconds per build and the ratio of the sums.
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ import json
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -32,6 +30,7 @@ def main() -> None:
 
     from core.models import make_embedder
     from core.settings import Settings
+    from rag.evaluate.retrieval import warm_up
     from rag.evaluate.rgb import build_baseline, build_store, load_rgb, snippet_articles
 
     settings = Settings()
@@ -42,13 +41,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="newsrag-rgb-", ignore_cleanup_errors=True) as tmp:
             build_store(snippet_articles(data), Path(tmp), embedder, settings.chunk_tokens, settings.chunk_overlap)
 
-    def warm() -> None:
-        few = replace(data, snippets=data.snippets[:8])
-        with tempfile.TemporaryDirectory(prefix="newsrag-rgb-", ignore_cleanup_errors=True) as tmp:
-            build_store(snippet_articles(few), Path(tmp), embedder, settings.chunk_tokens, settings.chunk_overlap)
-        build_baseline(few, embedder)
-
-    warm()
+    warm_up(data, embedder, settings, baseline=True)
     sides = {"ours": ours, "llama-index": lambda: build_baseline(data, embedder)}
     runs: dict[str, list[float]] = {name: [] for name in sides}
     for r in range(args.rounds):

@@ -66,23 +66,28 @@ def evaluate_retrieval(
         # runs first and a drift in the machine's speed during the run falls on both alike; a
         # build on this 2-core machine varies by 10-15% (bench/README.md). index_s and
         # baseline_index_s are each side's mean; the first build of each is the one queried.
-        t0 = time.perf_counter()
+        def ours(name: str, timings: dict[str, float] | None = None) -> Any:
+            t0 = time.perf_counter()
+            built = build_store(snippet_articles(data), Path(tmp) / name, embedder, settings.chunk_tokens,
+                                settings.chunk_overlap, timings=timings)
+            ours_s.append(time.perf_counter() - t0)
+            return built
+
+        def theirs() -> Callable[[str], list[int]]:
+            t0 = time.perf_counter()
+            built = build_baseline(data, embedder, DEPTH)
+            base_s.append(time.perf_counter() - t0)
+            return built
+
+        ours_s: list[float] = []
+        base_s: list[float] = []
         budget: dict[str, float] = {}
-        store = build_store(snippet_articles(data), Path(tmp) / "a", embedder, settings.chunk_tokens, settings.chunk_overlap,
-                            timings=budget)
-        ours_s = [time.perf_counter() - t0]
+        store = ours("a", budget)
         report["corpus"]["chunks"] = store.chunks.count()
         search_baseline = None
         if baseline:
-            base_s = []
-            for _ in range(2):
-                t0 = time.perf_counter()
-                built = build_baseline(data, embedder, DEPTH)
-                base_s.append(time.perf_counter() - t0)
-                search_baseline = search_baseline or built
-            t0 = time.perf_counter()
-            build_store(snippet_articles(data), Path(tmp) / "b", embedder, settings.chunk_tokens, settings.chunk_overlap)
-            ours_s.append(time.perf_counter() - t0)
+            search_baseline, _ = theirs(), theirs()
+            ours("b")
             report["corpus"]["baseline_index_s"] = round(sum(base_s) / len(base_s), 2)
             report["corpus"]["baseline_index_runs_s"] = [round(x, 2) for x in base_s]
         report["corpus"]["index_s"] = round(sum(ours_s) / len(ours_s), 2)
