@@ -30,7 +30,7 @@ from rag.retrieve import TIMELESS_STAGES, Query, RetrievalConfig, Retriever
 from rag.stream import AnswerStream
 from core.settings import Settings
 from core.types import Answer, Passage, Revision
-from rag.verify import CitationVerifier
+from rag.verify import CitationVerifier, common_words
 from rag.when import Window, resolve
 from store import Store
 
@@ -66,6 +66,7 @@ class Engine:
         self.embedder = embedder
         self.retriever = Retriever(store, embedder, retrieval)
         self.min_relevance = min_relevance
+        self._common = common_words(embedder)  # the gate tells "Catastrophic flooding…" from a name
         self.max_tokens = max_tokens
         self.verifier = verifier or (CitationVerifier(embedder) if verify else None)
         self.revise = revise
@@ -168,7 +169,7 @@ class Engine:
     ) -> Iterator[str | Answer]:
         query = q.text
         finish = functools.partial(self._finish, window=q.window, as_of=q.as_of, trace=trace)
-        gate = relevance_gate(query, passages, self.min_relevance)
+        gate = relevance_gate(query, passages, self.min_relevance, self._common)
         trace["gate"] = _gate_trace(gate, self.min_relevance)
         if not gate.passed:
             timings["total_s"] = time.perf_counter() - t0

@@ -313,6 +313,13 @@ def repair_citations(
     return replace(answer, citations=tuple(citations[n] for n in sorted(citations)), repaired_citations=tuple(repairs))
 
 
+def common_words(embedder: Any) -> Callable[[str], bool] | None:
+    """Whether a word is ordinary, asked of the embedder's vocabulary (a single word-piece:
+    "Catastrophic" is one, "Medvedev" three), or None when the embedder has no tokenizer here."""
+    count = getattr(embedder, "count_tokens", None)
+    return (lambda word: bool(count(word) == 1)) if callable(count) else None
+
+
 class CitationVerifier:
     """The Engine's `verifier`: `verify()` with embedding similarity from the engine's embedder."""
 
@@ -323,17 +330,9 @@ class CitationVerifier:
 
     def __call__(self, answer: Answer) -> Answer:
         similarity = self.similarity if self.embedder is not None else None
-        common = self.common if self._vocab else None
+        common = common_words(self.embedder)
         answer = repair_citations(answer, similarity, common)
         return replace(answer, unsupported=verify(answer, similarity, common))
-
-    @property
-    def _vocab(self) -> bool:
-        return callable(getattr(self.embedder, "count_tokens", None))
-
-    def common(self, word: str) -> bool:
-        """A single word-piece in the embedder's vocabulary: an ordinary word, not a rare name."""
-        return bool(self.embedder.count_tokens(word) == 1)
 
     def similarity(self, sentence: str, candidates: Sequence[str]) -> float:
         if not candidates:

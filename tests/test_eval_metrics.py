@@ -8,7 +8,7 @@ import pytest
 
 from core.errors import ConfigError
 from rag.evaluate.metrics import first_relevant_rank, hits_at, mrr_at, percentile, ranking_summary, ratios
-from rag.evaluate.qa import QARow, from_source, load_qa, score_answer, summarize_qa
+from rag.evaluate.qa import QARow, contains_answer, from_source, load_qa, score_answer, summarize_qa
 from rag.evaluate.rgb import load_rgb
 from core.types import Answer, Citation, Unsupported
 
@@ -212,3 +212,13 @@ def test_qa_eval_on_a_corpus_in_a_temporary_store(tmp_path, embedder, corpus):
     assert (report["n"], report["accuracy"], report["citation_accuracy"], report["refusal_accuracy"]) == (2, 1.0, 1.0, 1.0)
     assert report["wrong"] == [] and report["retrieval"]["hits@4"] == 1.0
     assert not (home / "chroma").exists()  # the configured store was not touched
+
+
+def test_an_answer_matches_whatever_its_typography():
+    # RealTimeQA writes "McDonald’s" and "“Anora”"; a model writes McDonald's and Anora.
+    assert contains_answer("He was arrested at a McDonald's in Altoona.", ["McDonald’s"])
+    assert contains_answer("Best picture went to Anora [1].", ["“Anora”"])
+    assert contains_answer("Rob Reiner directed “When Harry Met Sally...”", ["When Harry Met Sally…"])
+    assert contains_answer("THE LOUVRE", ["the louvre"])
+    assert not contains_answer("He was arrested at a Wendy's.", ["McDonald’s"])
+    assert not contains_answer("anything at all", ["“”"])  # an answer that is only quotes matches nothing

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from core.errors import ConfigError
+from core.text import fold, straighten
 from rag.evaluate.jsonl import json_lines
 from rag.evaluate.latency import latency_budget, row_budget
 from rag.evaluate.metrics import first_relevant_rank, hits_at, mrr_at, percentile
@@ -56,8 +57,15 @@ def from_source(path: str, source: str | None) -> bool:
 
 
 def contains_answer(text: str, answers: Sequence[str]) -> bool:
-    low = text.lower()
-    return any(a.lower() in low for a in answers)
+    """An accepted answer inside `text`, ignoring case and typography: curly and straight
+    apostrophes match, quotation marks are left out ("“Anora”" is answered by Anora) and
+    "…" is "...". RealTimeQA's answers are typeset (McDonald’s), most texts are not."""
+    plain = _answer_form(text)
+    return any(form in plain for a in answers if (form := _answer_form(a)))
+
+
+def _answer_form(text: str) -> str:
+    return fold(straighten(text)).replace('"', "")
 
 
 # --- scoring one answer (pure)
