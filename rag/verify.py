@@ -78,6 +78,7 @@ def names(sentence: str, common: Callable[[str], bool] | None = None) -> dict[st
     found: dict[str, str] = {}
     for m in re.finditer(r"[A-Z][\w'.-]*\w|[A-Z]", t):
         surface = re.sub(r"'s$", "", m.group(0))
+        surface = re.sub(r"(?<=[A-Z]{2})s$", "", surface)  # an acronym's plural: "SUVs" is SUV
         opening = re.fullmatch(r"[\s\"(]*", t[: m.start()]) is not None or re.search(r"[.!?:]\s*[\"(]?\s*$", t[: m.start()]) is not None
         for part in re.split(r"-", surface):
             word = part.rstrip(".").lower()
@@ -115,7 +116,7 @@ def name_in(name: str, text_norm: str, words: set[str]) -> bool:
         if " " in v or "." in v:
             if v in text_norm:
                 return True
-        elif v in words or any(_same_name(v, w) for w in words if w[:1] == v[:1]):
+        elif v in words or v + "s" in words or any(_same_name(v, w) for w in words if w[:1] == v[:1]):
             return True
     return False
 

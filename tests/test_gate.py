@@ -33,3 +33,12 @@ def test_an_ordinary_word_opening_the_question_is_not_a_name(embedder):
     gate = relevance_gate(question, [flood], 0.2, common_words(embedder))
     assert gate.passed, gate.reason
     assert not relevance_gate("Medvedev said what about the floods?", [flood], 0.2, common_words(embedder)).passed
+
+
+def test_an_acronym_is_found_singular_or_plural():
+    recall = _passage("Stellantis is recalling about 375,000 Jeep SUVs over a fire risk.")
+    assert relevance_gate("Which automaker recalled SUVs over fire risks?", [recall], 0.2).passed
+    one = _passage("Stellantis is recalling a Jeep SUV model over a fire risk.")
+    assert relevance_gate("Which automaker recalled SUVs over fire risks?", [one], 0.2).passed
+    assert relevance_gate("Which SUV was recalled?", [recall], 0.2).passed
+    assert not relevance_gate("Which automaker recalled EVs?", [recall], 0.2).passed
