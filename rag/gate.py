@@ -12,7 +12,7 @@ all-MiniLM-L6-v2 cosine of the best passage; figures in the README):
   Pope say about Ukraine?" 0.509) is declined whatever its score: the
   passages cannot be about it. A name of several words counts as mentioned
   when its last word is: news calls "President Donald Trump" Trump (RealTimeQA
-  dev-small: 2 of 85 questions were declined over a first name alone).
+  dev-small: 1 of 85 questions was declined over a first name alone).
 
 Questions that pass can still be declined by the model (`rag.prompt.is_decline`).
 """
