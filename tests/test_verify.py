@@ -181,3 +181,19 @@ def test_a_yes_that_a_passage_denies_is_flagged(question, text, flagged):
         assert reasons == ["it answers yes, but passage 4 says “no American troops”"]
     else:
         assert reasons == []
+
+
+@pytest.mark.parametrize(
+    "question, text, flagged",
+    [
+        # RealTimeQA dev-small: the 1.5B model gave the question back when it found no answer.
+        ("Which ministry reported the missile strike on Telegram?", "The ministry reported the missile strike on Telegram [3].", True),
+        ("Which ministry reported the missile strike on Telegram?", "The Interior Ministry reported the missile strike on Telegram [3].", False),
+        ("How many people were killed in the strike?", "4 people were killed in the strike [3].", False),  # a number is an answer
+        ("Will American troops be sent?", "No, American troops will not be sent [4].", False),  # yes/no: "No" answers it
+    ],
+)
+def test_an_answer_that_only_repeats_the_question_is_flagged(question, text, flagged):
+    a = Answer(question, text, True, citations=tuple(Citation(n, n, f"a{n}", "", "", "", "", 0, 0) for n in range(1, 5)), passages=PASSAGES)
+    reasons = [u.reason for u in verify(a)]
+    assert reasons == (["it repeats the question without answering it"] if flagged else [])
