@@ -30,7 +30,7 @@ from rag.retrieve import TIMELESS_STAGES, Query, RetrievalConfig, Retriever
 from rag.stream import AnswerStream
 from core.settings import Settings
 from core.types import Answer, Passage, Revision
-from rag.verify import CitationVerifier, common_words
+from rag.verify import CitationVerifier, about_passages, common_words
 from rag.when import Window, resolve
 from store import Store
 
@@ -230,7 +230,7 @@ class Engine:
         second = build_answer(draft.question, text, list(draft.passages), draft.timings, draft.model)  # "" -> a decline
         if second.answerable:
             second = self.verifier(second)
-        kept = (second.answerable and _says_something(second.text) and not _about_passages(second.text)
+        kept = (second.answerable and _says_something(second.text) and not about_passages(second.text)
                 and len(second.unsupported) < len(draft.unsupported))
         revision = Revision(draft.text, draft.unsupported, second.text if text else "", kept)
         return replace(second if kept else draft, revision=revision)
@@ -249,12 +249,6 @@ class Engine:
 def _says_something(text: str) -> bool:
     """More than citation markers and punctuation (the 1.5B model sometimes replies "[1]" alone)."""
     return re.search(r"\w", re.sub(r"\[[^\]]*\]", "", text)) is not None
-
-
-def _about_passages(text: str) -> bool:
-    """A reply about the passages, not the news: the 1.5B model sometimes says the verifier's
-    finding back ("October is not in the cited passage. [1]") instead of answering again."""
-    return re.search(r"\b(?:cited|retrieved|numbered|given|these|other|the) passages?\b(?! of\b)|\bpassages? \[?\d", text, re.I) is not None
 
 
 PROMPT_TOKENS_METHOD = "estimate: characters / 4.7 + 5 per message (fitted to Qwen2.5's tokenizer, within 3% on the seed prompts)"

@@ -45,7 +45,8 @@ def relevance_gate(
     asked = names(question, common)
     views = [PassageView.of(p) for p in passages]
     missing = [n for n in asked if not any(name_in(n, v.norm, v.words) for v in views)]
-    unknown = [asked[n] for n in missing if not _named_by_last_word(n, question, asked, set(missing))]
+    excused = _named_by_last_word(question, asked, set(missing)) if missing else set()
+    unknown = [asked[n] for n in missing if n not in excused]
     if unknown:
         return GateResult(False, best, f"no retrieved passage mentions {', '.join(unknown)}")
     if best >= min_relevance:
@@ -55,11 +56,12 @@ def relevance_gate(
     return GateResult(False, best, f"best dense score {best:.3f} < min_relevance {min_relevance}")
 
 
-def _named_by_last_word(word: str, question: str, asked: dict[str, str], missing: set[str]) -> bool:
-    """`word` opens a run of capitalised names ("Donald" in "President Donald Trump") whose
-    last name the passages mention ("Trump")."""
+def _named_by_last_word(question: str, asked: dict[str, str], missing: set[str]) -> set[str]:
+    """The first names of runs of capitalised names ("Donald" in "President Donald Trump")
+    whose last name the passages mention ("Trump")."""
+    out: set[str] = set()
     for run in re.finditer(r"[A-Z][\w'.-]*\w(?:\s+[A-Z][\w'.-]*\w)+", straighten(question)):
         parts = [n for n in names(run.group(0)) if n in asked]
-        if word in parts[:-1] and parts[-1] not in missing:
-            return True
-    return False
+        if parts and parts[-1] not in missing:
+            out.update(parts[:-1])
+    return out

@@ -57,6 +57,13 @@ _NOT_NAMES = STOPWORDS | set(
     explain summarize summarise give show name compare please find""".split()
 )
 _META = re.compile(r"\b(the |these )?(passages?|articles?|sources?|text)\b.*\b(do not|don't|does not|doesn't|not)\b", re.I)
+_ABOUT_PASSAGES = re.compile(r"\b(?:cited|retrieved|numbered|given|these|other|the) passages?\b(?! of\b)|\bpassages? \[?\d", re.I)
+
+
+def about_passages(text: str) -> bool:
+    """A reply about the passages, not the news: the 1.5B model's second try sometimes says the
+    verifier's finding back ("October is not in the cited passage. [1]") instead of answering."""
+    return _ABOUT_PASSAGES.search(text) is not None
 
 
 def _tokens(text: str) -> list[str]:
