@@ -59,3 +59,29 @@ def test_a_sample_spreads_over_the_slice_and_retrieval_only_reads_what_the_model
     report = run_realtime(folder, settings, with_llm=False, sample=2, embedder=embedder)
     on = report["time_on"]
     assert on["n"] == 2 and on["context_recall"] == 1.0 and on["retrieved_recall"] == 1.0
+
+
+def test_the_reference_counts_questions_whose_own_results_hold_the_answer_by_their_date(tmp_path):
+    from rag.evaluate.realtime import load_slice, own_results_reference
+
+    folder = tmp_path / "slice"
+    folder.mkdir()
+    (folder / "corpus.jsonl").write_text("\n".join(json.dumps(a) for a in ARTICLES) + "\nnot json\n")
+    qs = [
+        *QUESTIONS,  # both answered by their own article, published two days before
+        # the answer sits only in a 10-month-old article: counted, but not as recent
+        {"id": "20260107_1", "question": "Who was the harbour director named in March?", "answer_any": ["Lopez"],
+         "date": "2026-01-07", "gold_urls": ["https://courier.example/2025/03/harbour"]},
+        # the own result does not hold the answer
+        {"id": "20260212_0", "question": "Who repaired the bridge?", "answer_any": ["Acme Steel"],
+         "date": "2026-02-12", "gold_urls": ["https://gazette.example/2026/02/bridge"]},
+        # the own result holding the answer was published after the question: not counted
+        {"id": "20251231_0", "question": "Who will run Riverton's port?", "answer_any": ["Becker"],
+         "date": "2025-12-31", "gold_urls": ["https://gazette.example/2026/01/harbour"]},
+    ]
+    (folder / "qa.jsonl").write_text("\n".join(json.dumps(q) for q in qs) + "\n")
+    ref = own_results_reference(folder, load_slice(folder))
+    assert ref == {"answer_in_own_results": 0.6, "within_60_days": 0.4}
+    report = {"dataset": "slice", "corpus": {}, "questions": 5, "reference": ref,
+              "time_on": {"n": 5, "context_recall": 0.4}}
+    assert "hold an accepted answer for 0.600 of them (0.400 in an article at most 60 days old)" in realtime_markdown(report)

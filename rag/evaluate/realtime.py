@@ -10,6 +10,10 @@ its `date`. One run measures the time features on and off over the same store:
 - stale / future: the share of those passages published more than 60 days
   before the question, or after it;
 - gold citations: a cited article's URL is one of the question's `gold_urls`.
+
+Beside them, a reference that needs no store (`own_results_reference`): how many
+questions' own search results (`gold_urls`) hold an accepted answer at all, and in an
+article from the 60 days before the question. Context recall is read against it.
 """
 
 from __future__ import annotations
@@ -59,9 +63,40 @@ def load_slice(folder: Path, limit: int | None = None, sample: int | None = None
     return rows[:limit] if limit else rows
 
 
+def own_results_reference(folder: Path, rows: list[DatedRow]) -> dict[str, Any]:
+    """The share of `rows` whose own search results, as the slice's corpus holds them and
+    published by the question's date, contain an accepted answer in a title or text; and
+    the share where such an article is at most STALE_DAYS old. An answer string found
+    there may be there by accident (a list of 50 states), so this is a generous bound on
+    what a reader of those results can find, not evidence the answer is stated."""
+    wanted = set().union(*(r.gold_urls for r in rows)) if rows else set()
+    articles: dict[str, dict[str, Any]] = {}
+    with (folder / "corpus.jsonl").open(encoding="utf-8") as f:
+        for line in f:
+            try:
+                a = json.loads(line)
+            except ValueError:
+                continue  # ingest reports the line; the reference just leaves it out
+            if isinstance(a, dict) and a.get("url") in wanted:
+                articles[a["url"]] = a
+    anywhere = recent = 0
+    for row in rows:
+        ages = [_age(a.get("date") or "", row.as_of) for u in row.gold_urls if (a := articles.get(u))
+                and contains_answer(f"{a.get('title', '')}\n{a.get('text', '')}", row.answer_any)]
+        anywhere += any(age is None or age >= 0 for age in ages)  # undated: it may be older, never known newer
+        recent += any(age is not None and 0 <= age <= STALE_DAYS for age in ages)
+    n = len(rows) or 1
+    return {"answer_in_own_results": round(anywhere / n, 4), f"within_{STALE_DAYS}_days": round(recent / n, 4)}
+
+
 def _age_days(p: Any, as_of: date) -> int | None:
+    return _age(p.date, as_of)
+
+
+def _age(published: str, as_of: date) -> int | None:
+    """Days from `published` (ISO, may be empty) to `as_of`; None when unknown."""
     try:
-        return (as_of - date.fromisoformat(p.date[:10])).days if p.date else None
+        return (as_of - date.fromisoformat(published[:10])).days if published else None
     except ValueError:
         return None
 
@@ -179,7 +214,8 @@ def run_realtime(
         base = base.model_copy(update={"home": home, "model_dir": settings.resolved_model_dir(), "chroma_url": None})
     corpus = folder / "corpus.jsonl"
     with answering_settings(base, corpus, embedder, keep=home is not None) as (s, corpus_info):
-        report: dict[str, Any] = {"dataset": str(folder), "corpus": corpus_info, "questions": len(rows), "with_llm": with_llm}
+        report: dict[str, Any] = {"dataset": str(folder), "corpus": corpus_info, "questions": len(rows), "with_llm": with_llm,
+                                  "reference": own_results_reference(folder, rows)}
         on = Engine.from_settings(s.model_copy(update={"time_features": True}), llm=llm, embedder=embedder)
         report["time_on"] = run_arm(rows, on, with_llm, on_row)
         if compare:
@@ -205,5 +241,10 @@ def realtime_markdown(report: dict[str, Any]) -> str:
     c = report["corpus"]
     head = (f"RealTimeQA {report['dataset']}: {report['questions']} questions, each as of its date, over "
             f"{c.get('articles', '?')} articles ({c.get('chunks', '?')} chunks). Stale: published > {STALE_DAYS} days before the question.")
+    ref = report.get("reference")
+    if ref:
+        head += (f" Reference for context recall: the questions' own search results hold an accepted answer for "
+                 f"{ref['answer_in_own_results']:.3f} of them ({ref[f'within_{STALE_DAYS}_days']:.3f} in an article "
+                 f"at most {STALE_DAYS} days old).")
     budgets = [f"{name}: {budget_markdown(arm['latency_budget'])}" for name, arm in arms if arm.get("latency_budget")]
     return "\n\n".join([head, table(["arm", *keys], [[name, *[arm.get(k) for k in keys]] for name, arm in arms]), *budgets])
