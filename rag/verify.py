@@ -349,14 +349,14 @@ class CitationVerifier:
 
     def __init__(self, embedder: Any = None, cache_size: int = 2048) -> None:
         self.embedder = embedder
+        self.common = common_words(embedder)  # asked once, not per answer
         self._cache: dict[str, Any] = {}
         self._cache_size = cache_size
 
     def __call__(self, answer: Answer) -> Answer:
         similarity = self.similarity if self.embedder is not None else None
-        common = common_words(self.embedder)
-        answer = repair_citations(answer, similarity, common)
-        return replace(answer, unsupported=verify(answer, similarity, common))
+        answer = repair_citations(answer, similarity, self.common)
+        return replace(answer, unsupported=verify(answer, similarity, self.common))
 
     def similarity(self, sentence: str, candidates: Sequence[str]) -> float:
         if not candidates:

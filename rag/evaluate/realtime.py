@@ -89,10 +89,6 @@ def own_results_reference(folder: Path, rows: list[DatedRow]) -> dict[str, Any]:
     return {"answer_in_own_results": round(anywhere / n, 4), f"within_{STALE_DAYS}_days": round(recent / n, 4)}
 
 
-def _age_days(p: Any, as_of: date) -> int | None:
-    return _age(p.date, as_of)
-
-
 def _age(published: str, as_of: date) -> int | None:
     """Days from `published` (ISO, may be empty) to `as_of`; None when unknown."""
     try:
@@ -108,7 +104,7 @@ def recalled(passages: Any, row: DatedRow) -> bool:
 
 
 def passage_stats(passages: Any, row: DatedRow) -> dict[str, Any]:
-    ages = [_age_days(p, row.as_of) for p in passages]
+    ages = [_age(p.date, row.as_of) for p in passages]
     return {
         "context_recall": recalled(passages, row),
         "passages": len(passages),
