@@ -22,9 +22,10 @@ SHORT_CHARS_PER_TOKEN = 6  # above this many characters a token, an article cann
 def chunk_article(
     article: Article,
     count_tokens: Callable[[str], int],
-    chunk_tokens: int = 160,
-    overlap: int = 1,
+    chunk_tokens: int,
+    overlap: int,
 ) -> list[Chunk]:
+    """`chunk_tokens` and `overlap` (sentences): `IngestOptions`, from Settings.chunk_tokens and .chunk_overlap."""
     text = article.text
     header_cost = count_tokens(article.header()) + 3 if article.header() else 2
     budget = max(32, min(chunk_tokens, EMBED_WINDOW - header_cost))

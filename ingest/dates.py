@@ -48,6 +48,8 @@ def html_meta_date(html: str) -> str:
     try:
         from htmldate import find_date
 
+        if html.startswith("http"):  # htmldate downloads text that looks like a URL: a page must not make it fetch
+            html = " " + html
         found = find_date(html, extensive_search=False, original_date=True, outputformat="%Y-%m-%d", url="")
     except Exception:  # htmldate must not cost the article
         log.debug("htmldate failed", exc_info=True)

@@ -8,6 +8,7 @@ entry's `published` (else `updated`) date is used when the page has none
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass
 
@@ -48,9 +49,11 @@ def looks_like_feed(data: bytes, content_type: str = "") -> bool:
 
 
 def parse_feed(data: bytes) -> Feed:
+    """The feed in `data`. Given as a stream: feedparser fetches a string that looks like a
+    URL and opens one that names a file, so a feed whose body is a path or URL is no feed."""
     import feedparser
 
-    parsed = feedparser.parse(data)
+    parsed = feedparser.parse(io.BytesIO(data))
     if not parsed.get("version") and not parsed.entries:
         why = parsed.get("bozo_exception")
         raise IngestError(f"not an RSS or Atom feed{f' ({why})' if why else ''}")

@@ -12,31 +12,29 @@ import errno
 import os
 import stat
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
+from typing import Iterable
 
 from core.errors import IngestError
 
-if TYPE_CHECKING:
-    from ingest.pipeline import IngestReport
-
 MB = 1024 * 1024
+Failed = list[dict[str, str]]  # {"path": what, "reason": why}, as IngestReport.failed
 
 
-def find_files(paths: Iterable[Path], report: "IngestReport") -> list[Path]:
-    """Files under the given paths; unknown types and unreadable entries are reported."""
+def find_files(paths: Iterable[Path], failed: Failed) -> list[Path]:
+    """Files under the given paths; entries that cannot be read, or do not exist, go to `failed`."""
     found: list[Path] = []
     seen_dirs: set[tuple[int, int]] = set()
 
-    def failed(e: OSError) -> None:
-        report.failed.append({"path": shown(e.filename or "?"), "reason": os_reason(e, Path(e.filename or "?"))})
+    def unreadable(e: OSError) -> None:
+        failed.append({"path": shown(e.filename or "?"), "reason": os_reason(e, Path(e.filename or "?"))})
 
     for p in paths:
         if p.is_dir():
-            for root, dirs, files in os.walk(p, followlinks=True, onerror=failed):
+            for root, dirs, files in os.walk(p, followlinks=True, onerror=unreadable):
                 try:
                     st = os.stat(root)
                 except OSError as e:
-                    failed(e)
+                    unreadable(e)
                     dirs[:] = []
                     continue
                 if (st.st_dev, st.st_ino) in seen_dirs:  # a symlink loop, or a folder linked twice
@@ -48,7 +46,7 @@ def find_files(paths: Iterable[Path], report: "IngestReport") -> list[Path]:
         elif p.exists() or p.is_symlink():
             found.append(p)
         else:
-            report.failed.append({"path": shown(p), "reason": "no such file or folder"})
+            failed.append({"path": shown(p), "reason": "no such file or folder"})
     return found
 
 

@@ -1,4 +1,5 @@
-"""Readers by file type. Each turns decoded text into zero or more Articles.
+"""Text readers (registered by suffix in ingest/registry.py). Each turns decoded text into
+zero or more Articles.
 
 Every reader is bounded for hostile input: text is cut to the article limit
 before it is parsed, JSON nesting is capped, a bad JSONL line costs only that
@@ -10,9 +11,10 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 from ingest.dates import html_meta_date, set_date, text_date, url_date
+from ingest.flat_html import deep_text
 from ingest.metadata import parse_plain
 from core.articles import Article
 from core.errors import IngestError
@@ -31,9 +33,10 @@ META_LIMITS = {"title": 300, "byline": 300, "source": 200, "url": 2000}
 
 @dataclass
 class ReadContext:
-    """What a reader needs besides the text: the article limit, and where to note problems."""
+    """What a reader needs besides the text: the article limit (`IngestOptions.max_article_chars`),
+    and where to note problems."""
 
-    max_chars: int = 200_000
+    max_chars: int
     warnings: list[str] = field(default_factory=list)
     cut: int = 0  # articles cut to max_chars
 
@@ -86,11 +89,15 @@ def html_article(text: str, path: str, ctx: ReadContext, url: str = "", feed_dat
         text = text[: HTML_FACTOR * ctx.max_chars]
     doc = _extract(text, url)
     body = getattr(doc, "text", None) if doc is not None else None
+    title = getattr(doc, "title", None)
     if not body or not body.strip():
-        raise IngestError("not an article: the page has no article text (trafilatura found none)")
+        title, body, depth = deep_text(text)  # markup nested deeper than lxml builds trees
+        if not body.strip():
+            raise IngestError("not an article: the page has no article text (trafilatura found none)")
+        ctx.warnings.append(f"the page nests its markup {depth} levels deep, deeper than the HTML parser goes: read as plain text")
     article = parse_plain(ctx.bound(body), path)
-    article.title = (getattr(doc, "title", None) or article.title or "").strip()
-    article.title_guessed = not getattr(doc, "title", None) and article.title_guessed
+    article.title = (title or article.title or "").strip()
+    article.title_guessed = not title and article.title_guessed
     article.byline = getattr(doc, "author", None) or article.byline
     article.source = getattr(doc, "sitename", None) or article.source
     article.url = url or getattr(doc, "url", None) or ""
@@ -118,6 +125,8 @@ def html_text(fragment: str, tables: bool = False) -> str:
     text = getattr(doc, "text", None) if doc is not None else None
     if text and text.strip():
         return str(text)
+    if (deep := deep_text(fragment)[1]).strip():  # nested deeper than lxml goes
+        return deep
     import lxml.html
     from lxml_html_clean import Cleaner
 
@@ -246,15 +255,3 @@ def _first(rec: dict[str, Any], keys: tuple[str, ...]) -> str:
 def _date(value: str) -> str:
     return text_date(value)
 
-
-READERS: dict[str, Callable[[str, str, ReadContext], list[Article]]] = {
-    ".txt": read_text,
-    ".text": read_text,
-    ".md": read_markdown,
-    ".markdown": read_markdown,
-    ".html": read_html,
-    ".htm": read_html,
-    ".json": read_json,
-    ".jsonl": read_jsonl,
-    ".ndjson": read_jsonl,
-}

@@ -21,6 +21,11 @@ _DATE = re.compile(
     rf"(?P<m>{_MONTHS})\.?\s+(?P<d>\d{{1,2}}),?\s+(?P<y>\d{{4}})",
     re.I,
 )
+# A wire-style dateline opening the story's first paragraph: "RIVERSIDE, Calif., Jan. 12, 2026 (AP) — ..."
+_DATELINE = re.compile(
+    rf"^[A-Z][A-Z.'’ -]{{1,40}}(?:,\s+[A-Z][A-Za-z.'’ -]{{1,30}})?,\s+(?:\w+day,?\s+)?"
+    rf"(?P<m>{_MONTHS})\.?\s+(?P<d>\d{{1,2}}),?\s+(?P<y>\d{{4}})\s*(?:\([^()]{{1,40}}\)\s*)?[—–-]"
+)
 _ISO_DATE = re.compile(r"(?<!\d)(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})(?!\d)")
 _BYLINE = re.compile(r"^\s*By\s+(?P<who>[^\n]{2,200})$", re.I)
 _CREDIT = re.compile(r"\((?:[^()]*/[^()]*|[^()]*(?:Reuters|AP|AFP|Getty Images|EPA|Bloomberg)[^()]*)\)\s*$")
@@ -46,6 +51,7 @@ def parse_plain(text: str, path: str) -> Article:
     lines = _line_spans(text)
     head = [(s, e) for s, e in lines if text[s:e].strip()][:8]
     used: set[int] = set()
+    lead: set[int] = set()  # a line opening with a dateline: body, never the headline
     article = Article(text=text, path=path, body=[])
 
     for i, (s, e) in enumerate(head):
@@ -55,6 +61,11 @@ def parse_plain(text: str, path: str) -> Article:
             article.byline, article.source = _split_byline(m.group("who"))
             used.add(s)
             continue
+        if not article.date and i < 6 and (dm := _DATELINE.match(line)):
+            article.date = _iso(dm)  # the line stays in the body: it is the story's first paragraph
+            article.date_source = "dateline" if article.date else ""
+            lead.add(s)
+            continue
         if not article.date and len(line) < 120 and (dm := _DATE.search(line) or _ISO_DATE.search(line)):
             if i < 6 and (line.lower().startswith(("updated", "published", "posted", "last updated")) or len(line) < 60):
                 article.date = _iso(dm)
@@ -63,7 +74,7 @@ def parse_plain(text: str, path: str) -> Article:
 
     first_s, first_e = head[0] if head else (0, 0)
     first = text[first_s:first_e].strip().lstrip("#").strip()
-    if first and first_s not in used and _is_headline(first, text, first_e):
+    if first and first_s not in used | lead and _is_headline(first, text, first_e):
         article.title = first
         used.add(first_s)
     body: list[tuple[int, int]] = []

@@ -24,7 +24,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from core.errors import DiskFullError, NewsragError
+from core.errors import DiskFullError, NewsragError, StoreError
 from ingest.batches import Batcher, Writer
 from ingest.chunking import chunk_article
 from ingest.files import find_files, shown
@@ -33,7 +33,6 @@ from ingest.readers import MAX_PARAGRAPH, MIN_WORDS, IngestOptions, bounded_para
 from ingest.sources import Unit, file_key, units
 from ingest.web import is_url
 from store import Store
-from store.space import check_free, estimate
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +88,7 @@ def ingest(
     items: Iterable[Path | str],
     store: Store,
     embedder: Any,
-    opts: IngestOptions = IngestOptions(),
+    opts: IngestOptions,
     progress: bool = False,
     on_file: Callable[[int, int, str], None] | None = None,
 ) -> IngestReport:
@@ -99,8 +98,8 @@ def ingest(
     try:
         with store.writer():  # one writer per store; also undoes what a killed writer left half-done
             work = units(items, opts, report.failed)
-            # a large ingest that cannot fit is refused before it writes
-            check_free(store.home, estimate([Path(u.origin) for u in work if not is_url(u.origin)]))
+            # a large ingest that cannot fit is refused before it writes; files stored already ask for nothing
+            store.room_for([(u.key, _size(u)) for u in work if not is_url(u.origin)])
             store_units(work, store, embedder, opts, report, progress, on_file)
     except DiskFullError as e:  # stop at once (every file would fail); the caller still gets the report
         e.report = report
@@ -124,9 +123,10 @@ def store_units(
     batcher = Batcher(
         embedder, writer, opts.batch_chunks,
         on_failed=lambda name, e: report.failed.append({"path": name, "reason": _one_line(f"embedding failed: {type(e).__name__}: {e}")}),
-        on_embedded=lambda articles, chunks: bar.handled(articles, chunks),
+        on_embedded=bar.embedded_batch,
     )
     seen: set[str] = set()  # articles met in this run: the first source to hold one wins
+    completed = False
     try:
         for i, unit in enumerate(work):
             if on_file:
@@ -134,14 +134,15 @@ def store_units(
             try:
                 _ingest_unit(unit, store, batcher, count_tokens, opts, report, seen, bar)
             except Exception as e:
-                if writer.error is not None or isinstance(e, DiskFullError):
-                    raise  # the store cannot be written: no later unit can be either
+                if writer.error is not None or isinstance(e, StoreError):
+                    raise  # the store cannot be written (a full disk, say): no later unit can be either
                 if isinstance(e, NewsragError):
                     report.failed.append({"path": unit.name, "reason": _one_line(str(e))})
                     continue
                 log.debug("ingest of %s failed", unit.name, exc_info=True)  # one bad unit must not stop the rest
                 report.failed.append({"path": unit.name, "reason": _one_line(f"{type(e).__name__}: {e}")})
         batcher.flush()
+        completed = True
     finally:
         batcher.close()  # after a failure, a batch still embedding is dropped: not written, ingested next time
         t0 = time.perf_counter()
@@ -149,7 +150,7 @@ def store_units(
             writer.close()
         finally:
             report.timings["write_drain_s"] = time.perf_counter() - t0
-            bar.close()
+            bar.close(completed and writer.error is None)
     t0 = time.perf_counter()
     store.sync_keyword_if_needed()  # missing, damaged or replaced: rebuilt from Chroma
     report.timings["keyword_check_s"] = time.perf_counter() - t0
@@ -193,12 +194,14 @@ def _ingest_unit(
         header = a.header()
         texts = [f"{header}\n{c.text}" if header else c.text for c in chunks]
         report.timings["chunk_s"] += time.perf_counter() - t0
-        batcher.add(a, chunks, texts, unit.name, partial(_count, report, updated))
+        batcher.add(a, chunks, texts, unit.name, partial(_count, report, bar, updated, len(chunks)))
     gone = [stale for stale in before - now if store.manifest.paths_for(stale) <= {key}]
     batcher.then(unit.name, partial(_finish_unit, store, unit, now, gone))
 
 
-def _count(report: IngestReport, updated: bool) -> None:
+def _count(report: IngestReport, bar: Progress, updated: bool, chunks: int) -> None:
+    """On the writer, once an article is stored."""
+    bar.stored(chunks)
     if updated:
         report.updated += 1
     else:

@@ -18,7 +18,7 @@ def _clock(seconds: float) -> str:
 
 
 class Progress:
-    def __init__(self, total_bytes: int, files: int, mode: str | None, every: float = 10.0, stream: IO[str] | None = None) -> None:
+    def __init__(self, total_bytes: int, files: int, mode: str | None, every: float, stream: IO[str] | None = None) -> None:
         """mode: "bar" (tqdm), "log" (lines to `stream`) or None (silent)."""
         self.total = max(total_bytes, 1)
         self.files = files
@@ -26,7 +26,9 @@ class Progress:
         self.every = every
         self.stream = stream or sys.stderr
         self.start = self._last = time.monotonic()
-        self.articles = self.chunks = self.file_no = 0
+        self.articles = self.chunks = self.file_no = 0  # handled: embedded, or found unchanged
+        self.embedded = 0  # articles embedded (of `articles`)
+        self.stored_articles = self.stored_chunks = 0  # written to the store (counted by the writer)
         self._done_bytes = 0  # bytes of finished files
         self._file_bytes = self._file_articles = self._file_seen = 0
         self._bar: Any = None
@@ -48,6 +50,16 @@ class Progress:
         self.chunks += chunks
         self._file_seen += articles
         self._tick()
+
+    def embedded_batch(self, articles: int, chunks: int) -> None:
+        """Articles embedded, with their chunks (on their way to the writer)."""
+        self.embedded += articles
+        self.handled(articles, chunks)
+
+    def stored(self, chunks: int) -> None:
+        """One article written to the store, with its chunks (called on the writer thread)."""
+        self.stored_articles += 1
+        self.stored_chunks += chunks
 
     @property
     def fraction(self) -> float:
@@ -76,14 +88,24 @@ class Progress:
             self._last = now
             print(self.line(), file=self.stream, flush=True)
 
-    def close(self) -> None:
+    def close(self, completed: bool = True) -> None:
+        """The last line says what was stored, not what was embedded: an ingest that stopped
+        (a full disk) has embedded articles it never wrote."""
         if self._bar is not None:
-            self._bar.n = self.total
+            if completed:
+                self._bar.n = self.total
             self._bar.close()
         elif self.mode == "log":
-            elapsed = time.monotonic() - self.start
-            print(
-                f"ingest: done, {self.articles} articles, {self.chunks} chunks embedded in {_clock(elapsed)} "
-                f"({self.articles / max(elapsed, 1e-9):.1f} articles/s, {self.chunks / max(elapsed, 1e-9):.0f} chunks/s)",
-                file=self.stream, flush=True,
-            )
+            print(self.final_line(completed), file=self.stream, flush=True)
+
+    def final_line(self, completed: bool = True) -> str:
+        elapsed = max(time.monotonic() - self.start, 1e-9)
+        unchanged = self.articles - self.embedded
+        stored = f"{self.stored_articles} articles stored ({self.stored_chunks} chunks)" + (f", {unchanged} unchanged" if unchanged else "")
+        if not completed:
+            lost = self.embedded - self.stored_articles
+            return f"ingest: stopped after {_clock(elapsed)}, {stored}" + (f"; {lost} embedded but not stored" if lost > 0 else "")
+        return (
+            f"ingest: done, {stored} in {_clock(elapsed)} "
+            f"({self.stored_articles / elapsed:.1f} articles/s, {self.stored_chunks / elapsed:.0f} chunks/s)"
+        )

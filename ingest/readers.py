@@ -1,8 +1,9 @@
-"""Which reader takes which file, and what every reader's articles go through after.
+"""Reading one file with the reader its suffix names, and what every reader's articles go through after.
 
-Text readers (ingest/formats.py) get decoded text; byte readers (PDF, e-mail)
-get the file's bytes, since their formats carry their own encodings. Feeds
-(.rss .atom .xml) are not read here: their entries are fetched (ingest/sources.py).
+Which reader takes which suffix is ingest/registry.py. Text readers get decoded
+text; byte readers (PDF, e-mail) get the file's bytes, since their formats carry
+their own encodings. Feeds are not read here: their entries are fetched
+(ingest/sources.py).
 """
 
 from __future__ import annotations
@@ -10,69 +11,52 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from core.articles import Article
 from core.errors import IngestError
-from core.settings import Settings
 from ingest.decode import decode
 from ingest.files import read_bytes
-from ingest.formats import READERS, ReadContext, tidy
-from ingest.mail import read_eml, read_mbox
-from ingest.pdf import read_pdf
+from ingest.formats import ReadContext, tidy
+from ingest.registry import lookup, suffixes
 from ingest.web import FetchLimits
 
-BYTE_READERS: dict[str, Callable[[bytes, str, ReadContext], list[Article]]] = {
-    ".pdf": read_pdf,
-    ".eml": read_eml,
-    ".mbox": read_mbox,
-}
-FEED_SUFFIXES = (".rss", ".atom", ".xml")
+__all__ = ["MAX_PARAGRAPH", "MIN_WORDS", "IngestOptions", "bounded_paragraphs", "finish", "load_file", "suffixes"]
+
 MIN_WORDS = 5  # fewer words than this is not an article (a page's "Home" link, a stray "ok")
 MAX_PARAGRAPH = 1200  # characters; longer paragraphs are cut (bounds the sentence splitter's cost)
 
 
 @dataclass(frozen=True)
 class IngestOptions:
-    chunk_tokens: int = 160
-    overlap: int = 1
-    max_file_bytes: int = 50 * 1024 * 1024
-    max_article_chars: int = 200_000
-    fetch: FetchLimits = FetchLimits()
-    batch_chunks: int = 256  # chunks embedded per batch, across articles (see bench/README.md)
-    progress_every: float = 10.0  # seconds between progress lines when stderr is not a terminal
+    """No defaults here: every one is a `core.settings.Settings` field (`rag.factory.ingest_options`)."""
 
-    @classmethod
-    def from_settings(cls, s: Settings) -> "IngestOptions":
-        limits = FetchLimits(s.fetch_timeout, int(s.fetch_max_mb * 2**20), s.user_agent)
-        return cls(
-            s.chunk_tokens, s.chunk_overlap, int(s.max_file_mb * 2**20), s.max_article_chars, limits, s.ingest_batch, s.progress_every,
-        )
-
-
-def suffixes() -> list[str]:
-    """Every file type newsrag reads."""
-    return sorted({*READERS, *BYTE_READERS, *FEED_SUFFIXES})
+    chunk_tokens: int
+    overlap: int
+    max_file_bytes: int
+    max_article_chars: int
+    fetch: FetchLimits
+    batch_chunks: int  # chunks embedded per batch, across articles (see bench/README.md)
+    progress_every: float  # seconds between progress lines when stderr is not a terminal
 
 
 def load_file(path: Path, opts: IngestOptions, warnings: list[str]) -> list[Article]:
     """The articles in one file; an IngestError with a one-line reason if there are none."""
-    suffix = path.suffix.lower()
-    reader, raw_reader = READERS.get(suffix), BYTE_READERS.get(suffix)
-    if reader is None and raw_reader is None:
+    fmt = lookup(path.suffix)
+    if fmt is None:
         raise IngestError(f"unsupported file type {path.suffix or '(none)'!r}; newsrag reads {', '.join(suffixes())}")
+    if fmt.kind == "feed":
+        raise IngestError("a feed, not an article file: ingest it as a feed (its entries are taken in one by one)")
     data = read_bytes(path, opts.max_file_bytes)
     if not data or data.isspace():
         raise IngestError("empty file")
     ctx = ReadContext(opts.max_article_chars, warnings)
-    if raw_reader is not None:
-        return finish(raw_reader(bytes(data), str(path), ctx), opts, ctx)
+    if fmt.kind == "bytes":
+        return finish(fmt.read(bytes(data), str(path), ctx), opts, ctx)
     text = decode(data)
     del data
     if not text or text.isspace():
         raise IngestError("empty file")
-    assert reader is not None
-    return finish(reader(text, str(path), ctx), opts, ctx)
+    return finish(fmt.read(text, str(path), ctx), opts, ctx)
 
 
 def finish(articles: list[Article], opts: IngestOptions, ctx: ReadContext) -> list[Article]:

@@ -12,20 +12,18 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Callable, Iterable
 
 from core.articles import Article
 from core.errors import IngestError
 from ingest.decode import decode
 from ingest.feeds import Feed, complete, entry_article, looks_like_feed, parse_feed
-from ingest.files import find_files, read_bytes, shown
+from ingest.files import Failed, find_files, read_bytes, shown
 from ingest.formats import ReadContext, html_article, read_text
 from ingest.pdf import read_pdf
-from ingest.readers import FEED_SUFFIXES, IngestOptions, finish, load_file
+from ingest.readers import IngestOptions, finish, load_file
+from ingest.registry import lookup
 from ingest.web import FetchError, Response, check_url, fetch, is_url
-
-Failed = list[dict[str, str]]  # {"path": what, "reason": why}, as IngestReport.failed
 
 
 @dataclass(frozen=True)
@@ -39,15 +37,28 @@ class Unit:
 
 
 def units(items: Iterable[Path | str], opts: IngestOptions, failed: Failed) -> list[Unit]:
-    """Units for files, folders, URLs of pages or feeds, and feed files; problems go to `failed`."""
+    """Units for files, folders, URLs of pages or feeds, and feed files; problems go to `failed`.
+    Each file or page is taken once, however often it is named (`a.txt a.txt`, a folder and
+    a file in it, a path and a symlink to it)."""
     out: list[Unit] = []
+    named: set[str] = set()  # items as given, resolved
+    taken: set[str] = set()  # files, by manifest key
     for item in items:
         if isinstance(item, str) and is_url(item):
-            out.extend(url_units(item, opts, failed))
+            if item not in named:
+                named.add(item)
+                out.extend(url_units(item, opts, failed))
             continue
-        for path in find_files([Path(item)], SimpleNamespace(failed=failed)):  # type: ignore[arg-type]
-            if path.suffix.lower() in FEED_SUFFIXES:
-                out.extend(_feed_file_units(path, opts, failed))
+        if (key := file_key(Path(item))) in named:
+            continue
+        named.add(key)
+        for path in find_files([Path(item)], failed):
+            if (key := file_key(path)) in taken:
+                continue
+            taken.add(key)
+            fmt = lookup(path.suffix)
+            if fmt is not None and fmt.kind == "feed":
+                out.extend(_feed_file_units(path, fmt.read, opts, failed))
             else:
                 out.append(file_unit(path, opts))
     return out
@@ -81,9 +92,9 @@ def url_units(url: str, opts: IngestOptions, failed: Failed) -> list[Unit]:
     return [Unit(url, url, url, lambda warnings: page_articles(response, opts, warnings))]
 
 
-def _feed_file_units(path: Path, opts: IngestOptions, failed: Failed) -> list[Unit]:
+def _feed_file_units(path: Path, read: Callable[[bytes], Feed], opts: IngestOptions, failed: Failed) -> list[Unit]:
     try:
-        feed = parse_feed(bytes(read_bytes(path, opts.max_file_bytes)))
+        feed = read(bytes(read_bytes(path, opts.max_file_bytes)))
     except IngestError as e:
         failed.append({"path": shown(path), "reason": str(e)})
         return []

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ingest.pipeline import IngestReport, ingest, remove
-from ingest.readers import IngestOptions, suffixes
+from ingest.readers import IngestOptions
+from ingest.registry import suffixes
 from store import Store
 
 log = logging.getLogger(__name__)

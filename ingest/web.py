@@ -5,6 +5,12 @@ only per socket read), at most `max_bytes` read (a longer body is refused,
 not cut), our user agent, and conditional requests (ETag / Last-Modified) for
 feeds. Every failure is a `FetchError` whose message names the cause: DNS,
 refused connection, HTTP status, timeout, too large.
+
+Every connection (each redirect hop too) is opened by `ingest.netguard.Guard`: a
+loopback, private, link-local or otherwise internal address is refused
+(`AddressRefused`, naming NEWSRAG_FETCH_ALLOW) unless `FetchLimits.allow` allows
+it. Proxies from the environment are not used: through a proxy the address
+connected to could not be checked.
 """
 
 from __future__ import annotations
@@ -15,11 +21,13 @@ import ssl
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import Message
+from typing import Any, Callable
 from urllib.parse import urlparse
 
 from core.errors import IngestError
+from ingest.netguard import Allow, Guard
 
 SCHEMES = ("http", "https")
 BLOCK = 65536
@@ -31,9 +39,20 @@ class FetchError(IngestError):
 
 @dataclass(frozen=True)
 class FetchLimits:
-    timeout: float = 20.0  # seconds for the whole request
-    max_bytes: int = 10 * 1024 * 1024
-    user_agent: str = "newsrag/0.1"
+    """Built from Settings (`rag.factory.ingest_options`)."""
+
+    timeout: float  # seconds for the whole request
+    max_bytes: int
+    user_agent: str
+    # NEWSRAG_FETCH_ALLOW's entries: host names, addresses, networks that may be fetched
+    # although private, loopback or link-local (ingest/netguard.py says how each matches)
+    allow: tuple[str, ...] = ()
+    allowed: Allow = field(default=Allow(), init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        allowed = Allow(self.allow)  # a ConfigError names a bad entry, when the options are built
+        object.__setattr__(self, "allow", allowed.entries)
+        object.__setattr__(self, "allowed", allowed)
 
 
 @dataclass(frozen=True)
@@ -62,22 +81,61 @@ def check_url(url: str) -> None:
 
 class _Redirects(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
-        check_url(newurl)  # never follow a redirect to file:// or ftp://
+        check_url(newurl)  # never follow a redirect to file:// or ftp:// (the new hop's address is checked when it connects)
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
-def fetch(url: str, limits: FetchLimits, etag: str = "", last_modified: str = "") -> Response:
-    """The body of `url`; a FetchError naming the cause when there is none to read."""
+def _guarded(connection: type[http.client.HTTPConnection], guard: Guard, url: str) -> Callable[..., http.client.HTTPConnection]:
+    """`connection`, opening its socket through `guard` (Host header and TLS SNI stay the URL's name)."""
+
+    def make(host: str, **kwargs: Any) -> http.client.HTTPConnection:
+        conn = connection(host, **kwargs)
+
+        def create(address: tuple[str, int], timeout: Any = None, source_address: Any = None) -> socket.socket:
+            return guard.connect(address[0], address[1], timeout, source_address, url)
+
+        conn._create_connection = create  # type: ignore[attr-defined]  # http.client's own hook for opening the socket
+        return conn
+
+    return make
+
+
+class _GuardedHTTP(urllib.request.HTTPHandler):
+    def __init__(self, guard: Guard) -> None:
+        super().__init__()
+        self.guard = guard
+
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(_guarded(http.client.HTTPConnection, self.guard, req.full_url), req)
+
+
+class _GuardedHTTPS(urllib.request.HTTPSHandler):
+    def __init__(self, guard: Guard) -> None:
+        super().__init__()
+        self.guard = guard
+
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(_guarded(http.client.HTTPSConnection, self.guard, req.full_url), req, context=self._context)  # type: ignore[attr-defined]
+
+
+def opener(guard: Guard) -> urllib.request.OpenerDirector:
+    """urllib's opener with every connection through `guard`, redirects checked, no proxies."""
+    return urllib.request.build_opener(urllib.request.ProxyHandler({}), _GuardedHTTP(guard), _GuardedHTTPS(guard), _Redirects())
+
+
+def fetch(url: str, limits: FetchLimits, etag: str = "", last_modified: str = "", guard: Guard | None = None) -> Response:
+    """The body of `url`; a FetchError naming the cause when there is none to read, an
+    AddressRefused when `url` (or a redirect) leads to an address not allowed.
+    `guard`: how hosts are resolved and connected to (by default the system's, with `limits.allowed`)."""
     check_url(url)
     headers = {"User-Agent": limits.user_agent, "Accept": "text/html,application/xhtml+xml,application/rss+xml,application/atom+xml,application/xml;q=0.9,*/*;q=0.5"}
     if etag:
         headers["If-None-Match"] = etag
     if last_modified:
         headers["If-Modified-Since"] = last_modified
-    opener = urllib.request.build_opener(_Redirects())
     deadline = time.monotonic() + limits.timeout
     try:
-        with opener.open(urllib.request.Request(url, headers=headers), timeout=limits.timeout) as r:
+        with opener(guard or Guard(limits.allowed)).open(urllib.request.Request(url, headers=headers), timeout=limits.timeout) as r:
             info: Message = r.headers
             data = _read(r, limits, deadline)
             return Response(

@@ -4,7 +4,7 @@ The invariant the write order keeps (store/store.py): every article in the
 manifest with n chunks and content hash h has exactly the chunks `id:0..n-1`
 in Chroma, all carrying h; Chroma holds no other chunk; nothing is pending;
 the keyword index's fingerprint is Chroma's. `audit` says where that fails,
-`repair` (holding the writer lock) makes it hold again.
+`repair` (store/repair.py, holding the writer lock) makes it hold again.
 
 Chroma is the record: each chunk carries its article's metadata, content hash
 and chunk count, so an article whose chunks are all there and agree is
@@ -16,15 +16,21 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from store.keyword import chunk_key, fingerprint
-from store.manifest import ArticleRow, file_of
-
-if TYPE_CHECKING:
-    from store.store import Store
+from store.chroma import ChunkStore
+from store.keyword import KeywordIndex, chunk_key, fingerprint
+from store.manifest import ArticleRow, Manifest, file_of
 
 SHOW = 3  # ids named in one problem line; the rest are counted
+
+
+class Parts(Protocol):
+    """What an audit reads: the three parts of a `store.Store`, which writes through this module."""
+
+    chunks: ChunkStore
+    manifest: Manifest
+    keyword: KeywordIndex
 
 
 @dataclass
@@ -49,18 +55,18 @@ class Audit:
         out = []
         if self.pending:
             out.append(
-                f"{len(self.pending)} article write(s) interrupted ({_few(self.pending)}): "
+                f"{len(self.pending)} article write(s) interrupted ({few(self.pending)}): "
                 "`newsrag doctor --fix` undoes them, then ingest again"
             )
         if self.adoptable:
             out.append(
-                f"{len(self.adoptable)} complete article(s) in Chroma the manifest does not know ({_few(list(self.adoptable))}; "
+                f"{len(self.adoptable)} complete article(s) in Chroma the manifest does not know ({few(list(self.adoptable))}; "
                 "written from another NEWSRAG_HOME, or the manifest was lost): `newsrag doctor --fix` adds them to the manifest"
             )
         if self.orphans:
             n = sum(len(v) for v in self.orphans.values())
             out.append(
-                f"{n} orphan chunk(s) of {len(self.orphans)} article(s) the manifest does not know ({_few(list(self.orphans))}): "
+                f"{n} orphan chunk(s) of {len(self.orphans)} article(s) the manifest does not know ({few(list(self.orphans))}): "
                 "`newsrag doctor --fix` removes them"
             )
         for aid, what in sorted(self.broken.items()):
@@ -69,7 +75,7 @@ class Audit:
         if self.dangling_files:
             out.append(
                 f"{len(self.dangling_files)} file record(s) name articles the manifest does not hold "
-                f"({_few([p for p, _ in self.dangling_files])}): `newsrag doctor --fix` drops them"
+                f"({few([p for p, _ in self.dangling_files])}): `newsrag doctor --fix` drops them"
             )
         if self.keyword:
             out.append(f"keyword index {self.keyword}: `newsrag doctor --fix` rebuilds it")
@@ -78,7 +84,7 @@ class Audit:
         return out
 
 
-def audit(store: "Store") -> Audit:
+def audit(store: Parts) -> Audit:
     """Read-only; for a consistent picture hold the writer lock (no ingest mid-write)."""
     scanned = store.chunks.scan()
     rows = {r.id: r for r in store.manifest.articles()}
@@ -109,11 +115,11 @@ def _chunk_problem(aid: str, n: int, content_hash: str, chunks: dict[str, dict[s
     if not n:
         return "recorded with no chunks"
     if missing:
-        return f"the manifest records {n} chunk(s), {len(missing)} missing from Chroma ({_few(sorted(missing))})"
+        return f"the manifest records {n} chunk(s), {len(missing)} missing from Chroma ({few(sorted(missing))})"
     if extra:
-        return f"{len(extra)} chunk(s) beyond the {n} recorded ({_few(sorted(extra))})"
+        return f"{len(extra)} chunk(s) beyond the {n} recorded ({few(sorted(extra))})"
     if stale:
-        return f"{len(stale)} chunk(s) from another version of the article ({_few(sorted(stale))})"
+        return f"{len(stale)} chunk(s) from another version of the article ({few(sorted(stale))})"
     return ""
 
 
@@ -131,7 +137,7 @@ def _complete_article(aid: str, chunks: dict[str, dict[str, Any]]) -> ArticleRow
     return ArticleRow(aid, str(h), n, *fields)
 
 
-def _keyword_problem(store: "Store", scanned: list[tuple[str, dict[str, Any]]]) -> str:
+def _keyword_problem(store: Parts, scanned: list[tuple[str, dict[str, Any]]]) -> str:
     stored = store.keyword.stored_fingerprint()
     if store.keyword.error:
         return f"is unreadable ({store.keyword.error})"
@@ -144,37 +150,14 @@ def _keyword_problem(store: "Store", scanned: list[tuple[str, dict[str, Any]]]) 
     return ""
 
 
-def adopt(store: "Store", a: Audit) -> list[str]:
+def adopt(store: Parts, a: Audit) -> list[str]:
     """Record in the manifest the complete articles `a` found in Chroma only (hold the lock)."""
     for row in a.adoptable.values():
         store.manifest.put(row)
-    return [f"added {len(a.adoptable)} complete article(s) found in Chroma to the manifest ({_few(list(a.adoptable))})"] if a.adoptable else []
+    return [f"added {len(a.adoptable)} complete article(s) found in Chroma to the manifest ({few(list(a.adoptable))})"] if a.adoptable else []
 
 
-def repair(store: "Store") -> list[str]:
-    """Make the invariant hold again (hold `store.writer(recover=False)`); returns what was done."""
-    done = []
-    if undone := store.recover():
-        done.append(f"undid {len(undone)} interrupted article write(s) ({_few(undone)}): ingest their files again")
-    a = audit(store)
-    done.extend(adopt(store, a))
-    if a.orphans:
-        store.chunks.delete_ids([cid for ids in a.orphans.values() for cid in ids])
-        done.append(f"removed {sum(len(v) for v in a.orphans.values())} orphan chunk(s) of {len(a.orphans)} article(s)")
-    for aid in sorted(a.broken):
-        store.remove_article(aid)
-        done.append(f"removed article {aid} (its chunks were damaged): run `newsrag ingest {a.broken_paths[aid]}` to restore it")
-    if a.dangling_files and (n := store.manifest.drop_dangling_files()):
-        done.append(f"dropped {n} file record(s) naming missing articles")
-    if a.stray_temp:
-        store.keyword.remove_stray_temp_files()
-        done.append(f"deleted {a.stray_temp} half-written keyword index file(s)")
-    if store.keyword_stale():
-        store.sync_keyword()
-        done.append(f"rebuilt the keyword index from Chroma ({store.chunks.count()} chunks)")
-    return done
-
-
-def _few(items: list[str]) -> str:
+def few(items: list[str]) -> str:
+    """The first SHOW items, then how many more (problem and repair lines stay one line)."""
     shown = ", ".join(items[:SHOW])
     return shown + (f" and {len(items) - SHOW} more" if len(items) > SHOW else "")

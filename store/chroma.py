@@ -21,6 +21,7 @@ import numpy as np
 from core.articles import RECORD_VERSION, ChunkRecord
 from core.errors import StoreError
 from core.filters import Filter
+from store.failures import store_failure
 
 log = logging.getLogger(__name__)
 
@@ -150,12 +151,15 @@ def server_gone(url: str) -> StoreError:
 
 
 class _Guarded:
-    """A Chroma collection on a server: a call that cannot reach it raises one StoreError naming
-    NEWSRAG_CHROMA_URL. The HTTP client reconnects on the next call, so nothing has to be reopened."""
+    """A Chroma collection whose failures come out as one StoreError each: on a server, a call
+    that cannot reach it names NEWSRAG_CHROMA_URL (the HTTP client reconnects on the next call,
+    so nothing has to be reopened); on disk, a full disk is DiskFullError and Chroma's other
+    failures say what to run (store/failures.py)."""
 
-    def __init__(self, col: Any, url: str) -> None:
+    def __init__(self, col: Any, url: str | None, home: Path | None = None) -> None:
         self._col = col
         self._url = url
+        self._home = home
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self._col, name)
@@ -166,26 +170,34 @@ class _Guarded:
             try:
                 return attr(*a, **kw)
             except Exception as e:
-                if unreachable(e):
+                if self._url and unreachable(e):
                     log.warning("Chroma server at %s unreachable: %s", self._url, e)
                     raise server_gone(self._url) from e
-                raise
+                # on disk: a full disk, damaged files (a server's own failures are its to report)
+                mapped = store_failure(e, self._home, "use") if self._home is not None and not self._url else None
+                if mapped is None or mapped is e:
+                    raise
+                raise mapped from e
 
         return call
 
 
 class ChunkStore:
-    def __init__(self, client: Any, name: str, embedder_identity: str, dimension: int, url: str | None = None) -> None:
+    def __init__(
+        self, client: Any, name: str, embedder_identity: str, dimension: int, url: str | None = None, home: Path | None = None
+    ) -> None:
+        """`home`: NEWSRAG_HOME, where a full disk or a failing Chroma is reported (store/failures.py)."""
         self.name = name
         self.identity = embedder_identity
         self.url = url
-        create = _Guarded(client, url).get_or_create_collection if url else client.get_or_create_collection
+        guard = url or home is not None
+        create = _Guarded(client, url, home).get_or_create_collection if guard else client.get_or_create_collection
         col = create(
             name=name,
             embedding_function=None,
             metadata={"embedder": embedder_identity, "dimension": dimension, "hnsw:space": "cosine", "records": RECORD_VERSION},
         )
-        self._col = _Guarded(col, url) if url else col
+        self._col = _Guarded(col, url, home) if guard else col
         if wrong := embedder_problem(self._col.metadata or {}, embedder_identity, dimension):
             raise StoreError(
                 f"collection {name!r} {wrong}: "
@@ -305,6 +317,17 @@ class ChunkStore:
             if len(res["ids"]) < batch:
                 return out
             offset += batch
+
+
+    def article_chunks(self, article_ids: list[str], batch: int = 100) -> dict[str, list[tuple[int, str, dict[str, Any], Any]]]:
+        """Each article's chunks in order: (chunk index, text, record, vector); for placing articles in stories."""
+        out: dict[str, list[tuple[int, str, dict[str, Any], Any]]] = {}
+        for i in range(0, len(article_ids), batch):
+            res = self._col.get(where={"article_id": {"$in": article_ids[i : i + batch]}}, include=["embeddings", "metadatas"])
+            for meta, vec in zip(res["metadatas"], res["embeddings"]):
+                text, rec = unpack(meta, None)
+                out.setdefault(str(rec.get("article_id", "")), []).append((int(rec.get("chunk_index", 0)), text, rec, vec))
+        return {aid: sorted(chunks, key=lambda c: c[0]) for aid, chunks in out.items()}
 
 
 def _cosines(vector: Sequence[float], rows: Any) -> list[float]:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from core.filters import source_key
+from store import space
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
@@ -87,9 +88,11 @@ class ArticleRow:
 
 
 class Manifest:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, home: Path | None = None) -> None:
+        """`home`: NEWSRAG_HOME, named when a write finds the disk full (default: the manifest's folder)."""
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        self.home = home or path.parent
         self._db = sqlite3.connect(str(path), timeout=30, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
@@ -100,12 +103,18 @@ class Manifest:
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
             try:
-                yield self._db
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    if self._db.in_transaction:
+                        self._db.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as e:  # "database or disk is full": said as such (store/space.py)
+                if full := space.explain(e, self.home, writing=False):
+                    raise full from e
                 raise
 
     def get(self, article_id: str) -> ArticleRow | None:
@@ -128,6 +137,15 @@ class Manifest:
                 part = article_ids[i : i + 500]
                 marks = ",".join("?" * len(part))
                 out.update(r[0] for r in self._db.execute(f"SELECT id FROM articles WHERE id IN ({marks})", part))
+        return out
+
+    def known_files(self, paths: list[str]) -> set[str]:
+        """Which of these files (manifest keys) the manifest holds articles of."""
+        out: set[str] = set()
+        with self._lock:
+            for i in range(0, len(paths), 500):
+                part = paths[i : i + 500]
+                out.update(r[0] for r in self._db.execute(f"SELECT DISTINCT path FROM files WHERE path IN ({','.join('?' * len(part))})", part))
         return out
 
     def articles(self) -> list[ArticleRow]:

@@ -1,7 +1,7 @@
 """The store: Chroma chunks + BM25 keyword index + manifest, kept in agreement.
 
-Write order per article (crash-safe by construction, see issue #7); a batch of
-articles takes each step for all of them at once, in this order:
+Write order per article, crash-safe by construction (tests/test_crash.py kills writers at
+random moments); a batch of articles takes each step for all of them at once, in this order:
 0. mark the articles pending in the manifest (committed before any chunk changes);
 1. upsert the new chunks (ids `article:index`, deterministic, so a replay adds nothing);
 2. delete those articles' chunks carrying another content hash (an older version);
@@ -28,14 +28,17 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from core.articles import RECORD_VERSION, Article, Chunk, ChunkRecord
-from core.errors import StoreError
-from core.filters import Filter, source_key
+from core.errors import DiskFullError, StoreError
+from core.filters import UNKNOWN_DAY, Filter, day_number, source_key
+from core.names import names
+from store import space, version
+from store.audit import adopt, audit
+from store.failures import guarded
 from store.chroma import ChunkStore, Hit, collection_name, make_client
 from store.keyword import Entry, KeywordIndex, chunk_key, fingerprint
 from store.lock import WriterLock
-from store import space
-from store.version import MARK, check as check_version, stored_version
 from store.manifest import ArticleRow, Manifest
+from store.stories import Placement, Stories, lead_vector
 
 
 log = logging.getLogger(__name__)
@@ -54,12 +57,30 @@ def keyword_entry(chunk_id: str, text: str, meta: dict[str, Any], record: ChunkR
     return Entry(chunk_id, r.content_hash, keyword_text(text, meta), r.article_id, r.day, source_key(r.source), r.host)
 
 
+def _names(title: str, lead: str) -> tuple[str, ...]:
+    return tuple(sorted({*names(title), *names(lead[:400])}))
+
+
+def placement(article: Article, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]) -> Placement:
+    return Placement(article.article_id, day_number(article.date), article.source, article.title,
+                     lead_vector(vectors), _names(article.title, chunks[0].text))
+
+
+def stored_placement(article_id: str, chunks: list[tuple[int, str, dict[str, Any], Any]]) -> Placement:
+    _, text, rec, _ = chunks[0]
+    title = str(rec.get("title", ""))
+    return Placement(article_id, int(rec.get("day", UNKNOWN_DAY)), str(rec.get("source", "")), title,
+                     lead_vector([c[3] for c in chunks]), _names(title, text))
+
+
 class Store:
     def __init__(self, home: Path, chunks: ChunkStore, lock_timeout: float = 0.0) -> None:
         self.home = home
         self.chunks = chunks
-        self.keyword = KeywordIndex(home / "keyword" / chunks.name)
-        self.manifest = Manifest(home / "manifests" / f"{chunks.name}.sqlite")
+        with guarded(home, "open", remote=bool(chunks.url)):
+            self.keyword = KeywordIndex(home / "keyword" / chunks.name)
+            self.manifest = Manifest(home / "manifests" / f"{chunks.name}.sqlite", home)
+            self.stories = Stories(home / "stories" / f"{chunks.name}.sqlite")
         self.lock_timeout = lock_timeout
 
     @classmethod
@@ -73,10 +94,12 @@ class Store:
         lock_timeout: float = 0.0,
         client: Any = None,
     ) -> "Store":
-        client = client or make_client(home, chroma_url)
-        name = collection_name(base, embedder_identity)
-        store = cls(home, ChunkStore(client, name, embedder_identity, dimension, url=chroma_url), lock_timeout)
-        check_version(store)  # written by an older or a newer newsrag: migrate, or say how
+        # A full disk, an unreadable folder, damaged files: one StoreError naming the cause and the fix.
+        with guarded(home, "open", remote=bool(chroma_url)):
+            client = client or make_client(home, chroma_url)
+            name = collection_name(base, embedder_identity)
+            store = cls(home, ChunkStore(client, name, embedder_identity, dimension, url=chroma_url, home=home), lock_timeout)
+            version.check(store.chunks, store.manifest, home, store.lock_path)  # written by an older or a newer newsrag: migrate, or say how
         return store
 
     @property
@@ -84,37 +107,25 @@ class Store:
         return self.home / f"{self.chunks.name}.lock"
 
     @contextmanager
-    def writer(self, recover: bool = True) -> Iterator[WriterLock]:
-        """Hold the store's one writer lock; first undo what a killed writer left half-done."""
-        with WriterLock(self.lock_path, self.lock_timeout) as lock:
+    def writer(self, recover: bool = True, purpose: str = "") -> Iterator[WriterLock]:
+        """Hold the store's one writer lock; first undo what a killed writer left half-done.
+        `purpose`: what writes, as the refusal names it ("`newsrag doctor --fix`"; default: this command)."""
+        with WriterLock(self.lock_path, self.lock_timeout, purpose) as lock:
             if recover:
                 self.recover()
                 self.migrate()
                 self.sync_keyword_if_needed()  # so that this writer's changes apply to it incrementally
+                self.sync_stories()  # articles a killed writer stored but did not place
             yield lock
 
     # --- the chunk record's layout (core.articles.RECORD_VERSION; see store/version.py)
     def record_version(self) -> int:
-        return stored_version(self) or RECORD_VERSION
+        return version.stored_version(self.chunks, self.manifest) or RECORD_VERSION
 
     def migrate(self, batch: int = 2000) -> int:
-        """Rewrite every chunk record in the current layout (hold `writer()`); returns how many.
-
-        Version 1 stored dates only as text, which Chroma cannot range over: each record gets
-        its numeric `day`, `source_key` and `host` from the fields it already has. Version 2
-        kept every field as its own key and the text as a document, both indexed by Chroma at
-        every write: the record and the text are packed (`store.chroma.pack`). Idempotent: a
-        migration cut short is finished by the next one.
-        """
-        if self.record_version() >= RECORD_VERSION:
-            return 0
-        ids = [cid for cid, _ in self.chunks.scan(whole=False)]
-        log.warning("migrating %d chunk records to layout %d, once (about 30 s per 10,000 chunks on 2 cores)", len(ids), RECORD_VERSION)
-        for i in range(0, len(ids), batch):
-            self.chunks.relayout(ids[i : i + batch], lambda m: ChunkRecord.from_meta(m).to_meta())
-        self.manifest.set_meta(MARK, str(RECORD_VERSION))
-        log.warning("migrated %d chunk records to layout %d (numeric dates; record and text packed)", len(ids), RECORD_VERSION)
-        return len(ids)
+        """Rewrite every chunk record in the current layout (hold `writer()`); returns how many
+        (store/version.py says what each layout changed)."""
+        return version.migrate(self.chunks, self.manifest, batch)
 
     def recover(self) -> list[str]:
         """Undo half-written articles (hold `writer()`); returns their ids. A re-ingest redoes them."""
@@ -126,10 +137,27 @@ class Store:
             self._keyword_update(remove_articles=undone)
             for aid in undone:
                 self.manifest.remove(aid)
+            self.stories.forget(undone)
             log.warning("undid %d article write(s) an interrupted ingest left half-done; ingest again to redo them", len(undone))
         return undone
 
+    def writer_holder(self) -> str | None:
+        """Who holds the writer lock now ("pid 12 (newsrag ingest)"); None when no one does."""
+        return WriterLock.holder(self.lock_path)
+
     # --- writes (hold `writer()`)
+    def room_for(self, files: Sequence[tuple[str, int]]) -> int:
+        """Before an ingest of `files` (manifest key, bytes): refuse at once (DiskFullError) when
+        those it has not stored yet cannot fit; files it holds already (unchanged, or changed and
+        replacing their old chunks) are not counted, nor is anything for a Chroma server.
+        Returns the estimate in bytes."""
+        if self.chunks.url:
+            return 0
+        known = self.manifest.known_files([key for key, _ in files])
+        need = space.estimate(sum(size for key, size in files if key not in known), new_store=self.is_empty())
+        space.check_free(self.home, need)
+        return need
+
     def is_current(self, article: Article) -> bool:
         row = self.manifest.get(article.article_id)
         return row is not None and row.content_hash == article.content_hash
@@ -139,6 +167,8 @@ class Store:
         """A write that fails for want of disk space raises DiskFullError, which says where and what to do."""
         try:
             yield
+        except DiskFullError as e:  # found below (Chroma, the manifest): said in a writer's words
+            raise space.disk_full(self.home) from e
         except StoreError:
             raise
         except Exception as e:
@@ -170,6 +200,8 @@ class Store:
         # another NEWSRAG_HOME writes to, a lost manifest) every article is checked.
         # (Chroma's `$in` look-up cost 0.15 s of an RGB build's 11 s, and grows with the store.)
         article_ids = [r.id for r in rows]
+        if not self.chunks.url:  # stop before a write that would fill the disk, not in the middle of it
+            space.check_free(self.home, space.for_chunks(len(ids)))
         accounted = not self.chunks.url and self.manifest.chunk_total() == self.chunks.count()
         older = self.manifest.known(article_ids) if accounted else set(article_ids)
         with self._space():
@@ -181,6 +213,8 @@ class Store:
             self.chunks.delete_ids(stale)
             self._keyword_update(add=[keyword_entry(*e) for e in zip(ids, texts, metas, records)], remove_ids=stale)
             self.manifest.put_many(rows)
+            self.stories.forget([r.id for r in rows if r.id in older])  # re-placed with their new text
+            self.stories.place([placement(a, c, v) for a, c, v in items if c])
 
     def remove_article(self, article_id: str) -> None:
         with self._space():
@@ -188,12 +222,21 @@ class Store:
             self.chunks.delete_article(article_id)
             self._keyword_update(remove_articles=[article_id])
             self.manifest.remove(article_id)
+            self.stories.forget([article_id])
 
     def _keyword_update(self, **change: Any) -> None:
         """Apply a change to the keyword index, unless it is missing or unreadable: then the
         next `sync_keyword_if_needed` rebuilds it from Chroma."""
         if self.keyword.stored_fingerprint():  # "" when missing or unreadable
             self.keyword.update(**change)
+
+    def sync_stories(self, batch: int = 200) -> int:
+        """Place every stored article that is in no story yet (hold `writer()`); returns how many."""
+        missing = sorted({r.id for r in self.manifest.articles() if r.n_chunks} - self.stories.placed())
+        for i in range(0, len(missing), batch):
+            found = self.chunks.article_chunks(missing[i : i + batch])
+            self.stories.place([stored_placement(aid, chunks) for aid, chunks in found.items() if chunks])
+        return len(missing)
 
     def sync_keyword(self) -> None:
         """Rebuild the keyword index from every chunk in Chroma."""
@@ -235,12 +278,12 @@ class Store:
         Skipped while an ingest holds the lock: it rebuilds both when it finishes.
         Never deletes anything; `newsrag doctor --fix` does the rest. A full scan of Chroma,
         so the app calls it at start only for a shared server (`NEWSRAG_CHROMA_URL`)."""
-        from store.audit import adopt, audit
-
         try:
             with WriterLock(self.lock_path, 0):
                 a = audit(self)
                 done = adopt(self, a)
+                if placed := self.sync_stories():
+                    done.append(f"placed {placed} article(s) in stories")
                 if a.keyword:
                     self.sync_keyword()
                     done.append(f"rebuilt the keyword index, which {a.keyword}")
