@@ -6,16 +6,31 @@ Built once at the edge (CLI `main()`, `ui.create_app()`, or the first call of
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 from datetime import date
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+log = logging.getLogger(__name__)
+
 LLMBackend = Literal["embedded", "openai", "openai-compatible", "extractive", "fake"]
 EmbedBackend = Literal["embedded", "openai", "openai-compatible"]
+
+
+# Settings that were removed, each with how to get the same from the ones that stay
+# (a data file, so that the old names live only where a user who still sets one is told).
+RETIRED: dict[str, str] = json.loads((Path(__file__).with_name("retired_settings.json")).read_text())
+
+
+def defaults(**overrides: Any) -> "Settings":
+    """The documented defaults, with `overrides`, reading neither the environment nor `.env`:
+    what a component built without explicit settings (a test's Engine, a benchmark arm) runs with."""
+    return Settings.model_construct(**overrides)
 
 
 def available_cores() -> int:
@@ -74,20 +89,29 @@ class Settings(BaseSettings):
     min_relevance: float = Field(0.20, description="Cosine similarity below which the best passage counts as irrelevant (question declined unless the passages name what it asks about).")
     retrieval_stages: str = Field(
         "dense,keyword,fuse,filter,numbers,window,recency,collapse",
-        description="Retrieval stages in order (rag/stages.py): sources, fusion, filters, boosts, copy collapse.",
+        description="Retrieval stages in order (rag/stages.py): sources, fusion, filters, boosts, copy collapse. Without window,recency the ranking ignores dates.",
     )
+    rrf_k: int = Field(60, description="Reciprocal rank fusion constant: each list adds 1 / (rrf_k + rank).")
+    rerank_depth: int = Field(20, description="Fused candidates the later stages consider (room for collapsed copies).")
+    number_boost: float = Field(1.0, description="Fused score x (1 + this x share of the question's numbers a passage holds); 0 turns it off.")
+    dedupe_jaccard: float = Field(0.8, description="Word 3-gram overlap at which a passage counts as a copy of a better one (collapse stage).")
 
     # --- time
     as_of: date | None = Field(None, description="Answer as of this date (YYYY-MM-DD): nothing published later is read; unset = today.")
-    time_features: bool = Field(True, description="Read dates: the as-of limit, time words in questions (\"this week\") and the recency prior. 0 = the old, timeless ranking.")
+    window_k: int = Field(12, description="Candidates taken from inside a question's time window (\"this week\"), per source.")
+    window_margin: float = Field(0.1, description="The window boost applies to passages whose cosine is within this of the best one's.")
     window_boost: float = Field(1.0, description="Fused score x (1 + this) for passages inside the window a question names (\"this week\").")
     recency_weight: float = Field(0.2, description="Recency prior: fused score x (1 + weight x 2^(-age / half-life)); 0 turns it off.")
     recency_latest_weight: float = Field(1.0, description="The recency weight when a question asks for the latest (\"latest\", \"currently\", \"now\").")
     recency_half_life_days: float = Field(30.0, description="Age in days at which the recency boost halves.")
-    # --- speed (bench/README.md, "Latency")
-    profile: Literal["fast", "baseline"] = Field("fast", description="fast: the model reads only the question's sentences of the passages (NEWSRAG_CONTEXT_*); baseline: whole passages, the pipeline before issue 14, kept for comparison.")
-    context_budget: int = Field(220, description="fast profile: estimated prompt tokens of passage text (headers included) the model reads; 0 = whole passages.")
-    context_neighbours: int = Field(1, description="fast profile: sentences kept either side of a chosen one while the budget lasts.")
+    # --- what the model reads (docs/decisions: context selection)
+    context_budget: int = Field(220, description="Estimated prompt tokens of passage text (headers included) the model reads: the question's sentences and their neighbours; 0 = whole passages.")
+    context_neighbours: int = Field(1, description="Sentences kept either side of a chosen one while the context budget lasts.")
+    chat_history_tokens: int = Field(1000, description="Estimated tokens of earlier turns a follow-up question is read with (oldest dropped first).")
+    timeline_passages: int = Field(60, description="Passages a timeline answer reads from inside its window (its events are chosen from them).")
+    timeline_per_slice: int = Field(4, description="A timeline reads this many nearest passages from each day of its window (each week, for windows over two weeks).")
+    timeline_events: int = Field(14, description="Most events a timeline shows (one or two per day, or per week for windows over 45 days).")
+    timeline_overview_tokens: int = Field(120, description="Most tokens of the timeline's overview, written by the LLM over the chosen events.")
     revise: bool = Field(True, description="When the verifier flags a sentence, show the model the flags and ask once more; the answer with fewer flags is kept.")
 
     # --- ingest limits
@@ -100,6 +124,7 @@ class Settings(BaseSettings):
     # --- fetching pages and feeds (`newsrag ingest URL`, `newsrag update`)
     fetch_timeout: float = Field(20.0, description="Seconds a page or feed may take to arrive in full before it is given up.")
     fetch_max_mb: float = Field(10.0, description="Pages and feeds larger than this are refused with a reason.")
+    fetch_allow: str = Field("", description="Hosts or networks that URL ingest may fetch although they are private, loopback or link-local (comma-separated: intranet.example, 10.1.0.0/16, 127.0.0.1); every other such address is refused.")
     user_agent: str = Field("newsrag/0.1 (news question answering)", description="User-Agent sent when fetching pages and feeds (only http:// and https:// URLs are fetched).")
 
     # --- chat page
@@ -110,6 +135,9 @@ class Settings(BaseSettings):
         description="Logins for the chat page: user:password (one editor), or user:password:role,... with role editor or reader.",
     )
     readonly: bool = Field(False, description="Make the whole page read-only: nobody can upload, ingest or remove articles.")
+    reader_backends: str = Field("", description="LLM backends a reader may choose on the page (comma-separated, e.g. extractive,embedded); editors choose any. Empty: readers get the configured one.")
+    login_max_failures: int = Field(5, description="Failed logins for one user or one client address before it is locked out.")
+    login_lockout_s: float = Field(300.0, description="Seconds a locked-out user or address must wait; each failure before the lockout also waits a little longer.")
     concurrency: int = Field(2, description="Answers generated at once by the chat page and by the API server (others queue).")
 
     # --- serving a team: the OpenAI-compatible API (`newsrag serve`) and limits
@@ -120,6 +148,11 @@ class Settings(BaseSettings):
     max_session_queue: int = Field(2, description="Questions one page session or one API key may have waiting or running at once.")
     max_queue: int = Field(64, description="Questions that may wait in all, page and API each; beyond it new ones are refused.")
     max_upload_files: int = Field(20, description="Files one upload on the page may add (each at most NEWSRAG_MAX_FILE_MB).")
+
+    def model_post_init(self, _context: Any) -> None:
+        for name, how in RETIRED.items():
+            if name in os.environ:
+                log.warning("%s is no longer read: %s", name, how)
 
     def resolved_model_dir(self) -> Path:
         return self.model_dir or self.home / "models"

@@ -187,3 +187,12 @@ def numbers(text: str) -> set[float]:
     out = {v for _, v in number_mentions(text)}
     out |= {float(m.group(1).replace(",", "")) for m in _NUMBER.finditer(normalise(text))}
     return out
+
+
+# The LLM's tokens in a text, estimated from its length: Qwen2.5's tokenizer reads about
+# 4.7 characters of English news a token (within 3% of its own count on the seed prompts).
+CHARS_PER_TOKEN = 4.7
+
+
+def estimated_tokens(text: str) -> float:
+    return len(text) / CHARS_PER_TOKEN

@@ -87,6 +87,29 @@ class Revision:
 
 
 @dataclass(frozen=True)
+class TimelineEvent:
+    """One dated step of a story: the sentence that says what happened, cited where it stands."""
+
+    date: str  # the reporting article's date (ISO)
+    text: str
+    citations: tuple[Citation, ...]
+    outlets: tuple[str, ...]  # every outlet that reported it, once each
+    story: str = ""  # the story's id (store/stories.py)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A figure as one source gives it: who says it (the speaker in the sentence, else the outlet)."""
+
+    speaker: str
+    figure: str  # as written: "close to 200 square miles"
+    value: float
+    unit: str
+    date: str
+    citation: int  # the [n] it is cited as in the answer text
+
+
+@dataclass(frozen=True)
 class Answer:
     question: str
     text: str
@@ -104,6 +127,9 @@ class Answer:
     as_of: str = ""  # the date the question was asked as of (ISO); nothing published later was read
     window: dict[str, Any] | None = None  # the time window the question's words named, if any
     freshness: str = ""  # how current the answer is: "Newest source: 2026-01-07 (The Washington Post)"
+    mode: str = "factoid"  # "factoid" (one fact) or "timeline" (how a story developed)
+    timeline: tuple[TimelineEvent, ...] = ()  # a timeline answer's events, oldest first
+    claims: tuple[Claim, ...] = ()  # figures for one thing that the sources give differently (who says what)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -10,22 +10,22 @@ from importlib import import_module
 from typing import Any
 
 _WHERE = {
-    "evaluate_retrieval": "rag.evaluate.retrieval",
-    "run_qa": "rag.evaluate.runner",
-    "evaluate_qa": "rag.evaluate.qa",
-    "evaluate_qa_retrieval": "rag.evaluate.qa",
-    "load_qa": "rag.evaluate.qa",
-    "score_answer": "rag.evaluate.qa",
-    "load_rgb": "rag.evaluate.rgb",
-    "first_relevant_rank": "rag.evaluate.metrics",
-    "hits_at": "rag.evaluate.metrics",
-    "mrr_at": "rag.evaluate.metrics",
-    "percentile": "rag.evaluate.metrics",
+    "evaluate_retrieval": "evaluation.retrieval",
+    "run_qa": "evaluation.runner",
+    "evaluate_qa": "evaluation.qa",
+    "evaluate_qa_retrieval": "evaluation.qa",
+    "load_qa": "evaluation.qa",
+    "score_answer": "evaluation.qa",
+    "load_rgb": "evaluation.rgb",
+    "first_relevant_rank": "evaluation.metrics",
+    "hits_at": "evaluation.metrics",
+    "mrr_at": "evaluation.metrics",
+    "percentile": "evaluation.metrics",
 }
 __all__ = sorted(_WHERE)
 
 
 def __getattr__(name: str) -> Any:
     if name not in _WHERE:
-        raise AttributeError(f"module 'rag.evaluate' has no attribute {name!r}")
+        raise AttributeError(f"module 'evaluation' has no attribute {name!r}")
     return getattr(import_module(_WHERE[name]), name)

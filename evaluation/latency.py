@@ -1,4 +1,4 @@
-"""The latency budget of a run, stage by stage (issue 14, item 1).
+"""The latency budget of a run, stage by stage.
 
 Each answer's `timings` (seconds: retrieval, context selection, first token,
 generation, verification, revision, total; with the embedded LLM also llama.cpp's
@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from rag.evaluate.metrics import percentile
+from evaluation.metrics import percentile
+from evaluation.tables import table
 
 STAGES = ("retrieval_s", "context_s", "prompt_read_s", "first_token_s", "decode_s", "generation_s", "verify_s", "revise_s", "total_s")
 COUNTS = ("prompt_tokens", "cached_tokens", "prompt_tokens_per_s", "generated_tokens", "decode_tokens_per_s")
@@ -40,7 +41,6 @@ def latency_budget(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
 
 
 def budget_markdown(budget: dict[str, Any]) -> str:
-    from rag.evaluate.report import table
 
     if not budget:
         return ""

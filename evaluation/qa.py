@@ -13,9 +13,9 @@ from typing import Any, Callable, Sequence
 
 from core.errors import ConfigError
 from core.text import fold, straighten
-from rag.evaluate.jsonl import json_lines
-from rag.evaluate.latency import latency_budget, row_budget
-from rag.evaluate.metrics import first_relevant_rank, hits_at, mrr_at, percentile
+from evaluation.jsonl import json_lines
+from evaluation.latency import latency_budget, row_budget
+from evaluation.metrics import first_relevant_rank, hits_at, mrr_at, percentile
 
 
 @dataclass(frozen=True)
@@ -164,7 +164,7 @@ def evaluate_qa_retrieval(rows: list[QARow], retriever: Any, top_k: int, depth: 
     """Rank of the first retrieved passage from the row's source that holds an accepted answer.
 
     Cheap (no LLM): judges chunking and retrieval on real articles. `context_chars`
-    is what the first `top_k` passages add to the prompt (about 4.7 characters a token).
+    is what the first `top_k` passages add to the prompt (`core.text.estimated_tokens`).
     """
     ranks: list[int | None] = []
     per_row = []

@@ -2,11 +2,12 @@
 
 A slice folder holds `qa.jsonl` (id, question, answer_any, date, gold_urls) and
 `corpus.jsonl` (id, url, source, date, title, text). Each question is asked as of
-its `date`. One run measures the time features on and off over the same store:
+its `date`. One run measures two arms over the same store: time-aware (the
+product as configured) and timeless (no time stages, asked as of today):
 
 - accuracy: an accepted answer (case-insensitive substring) in the answer text;
 - context recall: an accepted answer inside what the model reads of its passages
-  (title and text; with the fast profile, the sentences chosen from them);
+  (title and text; with context selection, the sentences chosen from them);
 - stale / future: the share of those passages published more than 60 days
   before the question, or after it;
 - gold citations: a cited article's URL is one of the question's `gold_urls`.
@@ -26,10 +27,12 @@ from pathlib import Path
 from typing import Any, Callable
 
 from core.errors import ConfigError
-from rag.evaluate.latency import budget_markdown, latency_budget, row_budget
-from rag.evaluate.metrics import percentile
+from evaluation.latency import budget_markdown, latency_budget, row_budget
+from evaluation.metrics import percentile
+from rag import factory
 from rag.context import select_context
-from rag.evaluate.qa import contains_answer
+from rag.steps import Context
+from evaluation.qa import contains_answer
 
 STALE_DAYS = 60
 
@@ -168,18 +171,25 @@ def summarize(results: list[dict[str, Any]], with_llm: bool) -> dict[str, Any]:
     return out
 
 
-def run_arm(rows: list[DatedRow], engine: Any, with_llm: bool, on_row: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
-    """One arm: every question as of its date, through `engine` (time-aware or not)."""
+def read_by_model(engine: Any, query: str, retrieved: list[Any]) -> list[Any]:
+    context = next((step for step in engine.steps if isinstance(step, Context)), None)
+    return select_context(query, retrieved, context.config)[0] if context is not None else retrieved
+
+
+def run_arm(
+    rows: list[DatedRow], engine: Any, with_llm: bool, on_row: Callable[[dict[str, Any]], None] | None = None, dated: bool = True,
+) -> dict[str, Any]:
+    """One arm: every question through `engine`, as of its date (`dated`) or as of today."""
     results = []
     for row in rows:
         if with_llm:
-            result = score_row(row, engine.answer(row.question, as_of=row.as_of))
+            result = score_row(row, engine.answer(row.question, as_of=row.as_of if dated else None))
         else:
             t0 = time.perf_counter()
-            q = engine.plan(row.question, None, None, row.as_of)
+            q = engine.plan(row.question, None, None, row.as_of if dated else None)
             retrieved = engine.retriever.run(q).passages
-            # What the model would read: the fast profile's chosen sentences (rag/context.py).
-            passages = select_context(q.text, retrieved, engine.context)[0] if engine.context else retrieved
+            # What the model would read: the context step's chosen sentences (rag/context.py), if it has one.
+            passages = read_by_model(engine, q.text, retrieved)
             result = {"id": row.id, "as_of": row.as_of.isoformat(), "question": row.question, "expected": list(row.answer_any),
                       "retrieval_s": round(time.perf_counter() - t0, 3), **passage_stats(passages, row),
                       "retrieved_recall": recalled(retrieved, row),
@@ -194,14 +204,17 @@ def run_realtime(
     folder: Path, settings: Any, *, with_llm: bool = True, compare: bool = True, limit: int | None = None, sample: int | None = None,
     home: Path | None = None, llm: Any = None, embedder: Any = None, on_row: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
-    """The report: the time-aware arm and (with `compare`) the timeless arm, over one store.
+    """The report: the product's arm and (with `compare`) a timeless arm, over one store.
+
+    The timeless arm is ordinary settings: the stage list without the time stages
+    (`TIME_STAGES`), each question asked as of today instead of its own date.
 
     `home`: a store folder to ingest the slice's corpus into and reuse on later runs
     (ingest is idempotent); default a temporary one.
     """
     from core.models import make_embedder
     from rag.engine import Engine
-    from rag.evaluate.runner import answering_settings
+    from evaluation.runner import answering_settings
 
     rows = load_slice(folder, limit, sample)
     embedder = embedder or make_embedder(settings)
@@ -212,27 +225,30 @@ def run_realtime(
     with answering_settings(base, corpus, embedder, keep=home is not None) as (s, corpus_info):
         report: dict[str, Any] = {"dataset": str(folder), "corpus": corpus_info, "questions": len(rows), "with_llm": with_llm,
                                   "reference": own_results_reference(folder, rows)}
-        on = Engine.from_settings(s.model_copy(update={"time_features": True}), llm=llm, embedder=embedder)
+        on = Engine.from_settings(s, llm=llm, embedder=embedder)
         report["time_on"] = run_arm(rows, on, with_llm, on_row)
         if compare:
-            off = on.variant(_timeless(s), time_aware=False)
-            report["time_off"] = run_arm(rows, off, with_llm, on_row)
+            off = Engine(on.store, embedder, lambda: on.llm, settings=timeless(s))
+            report["time_off"] = run_arm(rows, off, with_llm, on_row, dated=False)
     return report
 
 
-def _timeless(settings: Any) -> Any:
-    from rag.engine import retrieval_config
+TIME_STAGES = ("window", "recency")  # the retrieval stages that read dates
 
-    return retrieval_config(settings.model_copy(update={"time_features": False}))
+
+def timeless(settings: Any) -> Any:
+    """The same settings with a ranking that ignores dates."""
+    stages = [name for name in factory.stage_names(settings) if name not in TIME_STAGES]
+    return settings.model_copy(update={"retrieval_stages": ",".join(stages)})
 
 
 KEYS = ("n", "accuracy", "context_recall", "stale_share", "future_share", "cites_gold_share", "declined", "ttft_p50_s", "ttft_p95_s", "total_p50_s")
 
 
 def realtime_markdown(report: dict[str, Any]) -> str:
-    from rag.evaluate.report import table
+    from evaluation.tables import table
 
-    arms = [(name, report[key]) for name, key in (("time features on", "time_on"), ("time features off", "time_off")) if key in report]
+    arms = [(name, report[key]) for name, key in (("time-aware", "time_on"), ("timeless", "time_off")) if key in report]
     keys = [k for k in KEYS if k in arms[0][1]]
     c = report["corpus"]
     head = (f"RealTimeQA {report['dataset']}: {report['questions']} questions, each as of its date, over "

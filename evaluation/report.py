@@ -4,21 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from evaluation.latency import budget_markdown
+from evaluation.tables import table
+
 RETRIEVAL_KEYS = ("hits@1", "hits@3", "hits@10", "mrr@10", "p50_ms", "p95_ms")
-
-
-def _num(v: Any, digits: int = 2) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, float):
-        return f"{v:.{digits}f}"
-    return str(v)
-
-
-def table(header: list[str], rows: list[list[Any]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(_num(c) if not isinstance(c, str) else c for c in row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 def retrieval_markdown(report: dict[str, Any]) -> str:
@@ -45,8 +34,6 @@ def qa_markdown(report: dict[str, Any]) -> str:
             )
         )
         if report.get("latency_budget"):
-            from rag.evaluate.latency import budget_markdown
-
             parts.append(budget_markdown(report["latency_budget"]))
         wrong = report["wrong"]
         if wrong:

@@ -13,16 +13,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
-from rag.evaluate.metrics import first_relevant_rank, ranking_summary, ratios
-from rag.evaluate.rgb import RGBData, build_baseline, build_store, load_rgb, snippet_articles, snippet_of
-from rag.retrieve import RetrievalConfig, Retriever
+from evaluation.metrics import first_relevant_rank, ranking_summary, ratios
+from evaluation.rgb import RGBData, build_baseline, build_store, load_rgb, snippet_articles, snippet_of
+from rag import factory
 
 DEPTH = 10  # every figure is computed on the first 10 results
-
-
-def retrieval_config(settings: Any, **override: Any) -> RetrievalConfig:
-    """The retrieval the app uses (from settings), asked for DEPTH results."""
-    return replace(RetrievalConfig(settings.dense_k, settings.keyword_k, DEPTH), **override)
 
 
 def run_queries(data: RGBData, search: Callable[[str], list[int]]) -> dict[str, float]:
@@ -42,14 +37,14 @@ def evaluate_retrieval(
     settings: Any,
     embedder: Any = None,
     baseline: bool = True,
-    config: RetrievalConfig | None = None,
 ) -> dict[str, Any]:
     """The retrieval report: {"ours": {...}, "baseline": {...}, "ratio": {...}, "corpus": {...}}."""
     from core.models import make_embedder
 
     data = load_rgb(rgb)
     embedder = embedder or make_embedder(settings)
-    cfg = config or retrieval_config(settings)
+    deep = settings.model_copy(update={"top_k": DEPTH})  # the app's retrieval, asked for DEPTH results
+    cfg = factory.retrieval_config(deep)
     report: dict[str, Any] = {
         "dataset": str(rgb),
         "corpus": {"snippets": len(data.snippets), "queries": len(data.queries), "skipped_rows": data.skipped},
@@ -95,7 +90,7 @@ def evaluate_retrieval(
         # Where the first build's time goes: chunking, the embedder, the writes (on a thread beside
         # it: only write_wait_s and write_drain_s add to the build), the keyword check; embed_share = embed_s / that build.
         report["corpus"]["index_budget"] = {**budget, "embed_share": round(budget["embed_s"] / max(ours_s[0], 1e-9), 3)}
-        retriever = Retriever(store, embedder, cfg)
+        retriever = factory.retriever(deep, store, embedder)
         report["ours"] = run_queries(data, lambda q: [snippet_of(p) for p in retriever.retrieve(q, DEPTH)])
     if search_baseline is not None:
         report["baseline"] = run_queries(data, search_baseline)

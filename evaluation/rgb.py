@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from core.errors import ConfigError
-from rag.evaluate.jsonl import json_lines
+from evaluation.jsonl import json_lines
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from core.errors import ConfigError
-from rag.evaluate.qa import evaluate_qa, evaluate_qa_retrieval, load_qa
+from evaluation.qa import evaluate_qa, evaluate_qa_retrieval, load_qa
 
 
 @contextmanager
@@ -22,14 +22,15 @@ def answering_settings(
     if corpus is None:
         yield settings, {"store": str(settings.chroma_url or settings.home)}
         return
-    from ingest import IngestOptions, ingest
+    from ingest import ingest
+    from rag.factory import ingest_options
     from store import Store
 
     with tempfile.TemporaryDirectory(prefix="newsrag-eval-", ignore_cleanup_errors=True) as tmp:
         home = settings.home if keep else Path(tmp)
         temp = settings.model_copy(update={"home": home, "model_dir": settings.resolved_model_dir(), "chroma_url": None})
         store = Store.open(temp.home, embedder.identity, embedder.dimension, base=temp.collection)
-        opts = IngestOptions.from_settings(settings)
+        opts = ingest_options(settings)
         t0 = time.perf_counter()
         report = ingest([Path(corpus)], store, embedder, opts, progress=True)
         if report.articles_total == 0:

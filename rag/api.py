@@ -30,19 +30,21 @@ def default_engine(settings: Settings | None = None) -> Engine:
 
 def answer(
     question: str, *, llm: Any = None, engine: Engine | None = None, top_k: int | None = None,
-    filters: Filter | None = None, as_of: date | None = None,
+    filters: Filter | None = None, as_of: date | None = None, mode: str | None = None,
 ) -> Answer:
     """Answer `question` from the ingested articles, with parsed citations.
 
     `filters` narrow what is read (`Filter(since=, until=, sources=(...))`); `as_of`
-    (default: NEWSRAG_AS_OF, else today) hides everything published after it.
+    (default: NEWSRAG_AS_OF, else today) hides everything published after it. `mode`:
+    "timeline" answers as a story (dated events in `Answer.timeline`), "factoid" as one
+    fact; default: what the question's words ask for.
     """
-    return stream_answer(question, llm=llm, engine=engine, top_k=top_k, filters=filters, as_of=as_of).answer
+    return stream_answer(question, llm=llm, engine=engine, top_k=top_k, filters=filters, as_of=as_of, mode=mode).answer
 
 
 def stream_answer(
     question: str, *, llm: Any = None, engine: Engine | None = None, top_k: int | None = None,
-    filters: Filter | None = None, as_of: date | None = None,
+    filters: Filter | None = None, as_of: date | None = None, mode: str | None = None,
 ) -> AnswerStream:
     """Text pieces as they are generated; then `.answer` holds the final `Answer`."""
-    return (engine or default_engine()).stream(question, llm=llm, top_k=top_k, filters=filters, as_of=as_of)
+    return (engine or default_engine()).stream(question, llm=llm, top_k=top_k, filters=filters, as_of=as_of, mode=mode)

@@ -19,11 +19,11 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Sequence
+from typing import Any
 
+from core.text import estimated_tokens
 from core.types import Passage
 
-CHARS_PER_TOKEN = 4.7  # Qwen2.5's tokenizer on English news (rag.prompt.prompt_tokens)
 
 _WORD = re.compile(r"[a-z0-9]+(?:[.,][0-9]+)?")
 _STOP = frozenset(
@@ -41,13 +41,11 @@ class ContextConfig:
     `neighbours`: sentences kept on each side of a chosen one when the budget allows;
     `max_passages`: at most this many passages survive."""
 
-    budget_tokens: int = 220
-    neighbours: int = 1
-    max_passages: int = 4
-    semantic_weight: float = 0.0  # > 0: cosine(question, sentence) x this added to the word score (needs `embed`)
+    budget_tokens: int
+    neighbours: int
+    max_passages: int
 
 
-Embed = Callable[[list[str]], Sequence[Sequence[float]]]
 _COUNT_Q = re.compile(r"\b(how (many|much|long|old|far)|what (percentage|number|year)|when)\b", re.I)
 
 
@@ -57,18 +55,15 @@ def terms(text: str) -> set[str]:
 
 
 def _tokens(text: str) -> int:
-    return max(1, round(len(text) / CHARS_PER_TOKEN))
+    return max(1, round(estimated_tokens(text)))
 
 
 def _header_tokens(p: Passage) -> int:
     return _tokens(f"[{p.n}] ({p.title}, {p.date})\n") + 1
 
 
-def select_context(
-    query: str, passages: list[Passage], cfg: ContextConfig, embed: Embed | None = None
-) -> tuple[list[Passage], dict[str, Any]]:
-    """The reduced passages and what was kept (for the trace). `embed` (texts -> unit vectors):
-    the question's similarity to each sentence counts too, for answers worded unlike the question."""
+def select_context(query: str, passages: list[Passage], cfg: ContextConfig) -> tuple[list[Passage], dict[str, Any]]:
+    """The reduced passages and what was kept (for the trace)."""
     if not passages:
         return [], {"budget_tokens": cfg.budget_tokens, "tokens_before": 0, "tokens_after": 0, "kept": []}
     sents = [p.sentence_texts() for p in passages[: cfg.max_passages]]
@@ -82,7 +77,6 @@ def select_context(
     idf = {t: math.log(1 + n_sent / c) for t, c in df.items()}
     lexical = [[sum(idf.get(t, 0.0) for t in bag & q) for bag in bs] for bs in bags]
     top = max((x for xs in lexical for x in xs), default=0.0) or 1.0
-    cosines = _cosines(query, sents, embed) if embed is not None and cfg.semantic_weight else None
     counting = bool(_COUNT_Q.search(query))
     scored: dict[tuple[int, int], float] = {}
 
@@ -93,8 +87,6 @@ def select_context(
     for pi, ss in enumerate(sents):
         for si, (text, _, _) in enumerate(ss):
             value = lexical[pi][si] / top
-            if cosines is not None:
-                value += cfg.semantic_weight * max(0.0, cosines[pi][si])
             if value <= 0:
                 continue
             if text.rstrip().endswith("?"):
@@ -142,16 +134,6 @@ def select_context(
                  for n, pi in enumerate(sorted(chosen), 1)],
     }
     return out, info
-
-
-def _cosines(query: str, sents: list[list[tuple[str, int, int]]], embed: Embed) -> list[list[float]]:
-    flat = [s for ss in sents for s, _, _ in ss]
-    vecs = list(embed([query, *flat]))
-    qv, out, i = vecs[0], [], 1
-    for ss in sents:
-        out.append([float(sum(a * b for a, b in zip(qv, vecs[i + j]))) for j in range(len(ss))])
-        i += len(ss)
-    return out
 
 
 def _reduced(p: Passage, sents: list[tuple[str, int, int]], keep: list[int], n: int) -> Passage:

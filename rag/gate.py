@@ -25,7 +25,7 @@ from typing import Callable, Sequence
 
 from core.text import straighten
 from core.types import Passage
-from rag.verify import PassageView, name_in, names
+from core.names import PassageView, name_in, names
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ A stage takes the query and the candidates and returns candidates
 (`rag.stages`). The default list, chosen by `Settings.retrieval_stages`:
 
     dense, keyword      candidate sources; filters pushed down to the store
+    (spread)            a story answer's source: the nearest chunks of each day or week of its window
     fuse                reciprocal rank fusion of every ranked list
     filter              drops anything the filter does not admit (a check on the sources)
     numbers             prefers passages holding the numbers the question asks about
@@ -20,36 +21,32 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Protocol, Sequence
 
 from core.articles import ChunkRecord
 from core.filters import Filter, from_day_number
 from core.types import Passage
 from rag.when import Window
-from store import Store
-
-RRF_K = 60
-DEFAULT_STAGES = ("dense", "keyword", "fuse", "filter", "numbers", "window", "recency", "collapse")
-TIMELESS_STAGES = ("dense", "keyword", "fuse", "filter", "numbers", "collapse")
-
 
 @dataclass(frozen=True)
 class RetrievalConfig:
-    dense_k: int = 40  # candidates from the vector search
-    keyword_k: int = 20  # candidates from BM25
-    top_k: int = 4  # passages returned
-    dedupe_jaccard: float = 0.8  # 3-gram overlap at which a passage counts as a copy of a better one
-    keyword: bool = True  # False: dense only
-    rrf_k: int = RRF_K  # reciprocal rank fusion constant: 1 / (rrf_k + rank)
-    number_boost: float = 1.0  # fused score x (1 + number_boost x share of the question's numbers present)
-    rerank_depth: int = 20  # fused candidates considered (at least 4 x top_k, room for collapsed copies)
-    window_k: int = 12  # candidates taken from inside a question's time window, per source
-    window_boost: float = 1.0  # fused score x (1 + window_boost) inside the window
-    window_margin: float = 0.1  # ... for passages whose cosine is within this of the best one's
-    recency_weight: float = 0.2  # fused score x (1 + weight x 2^(-age / half-life))
-    recency_latest_weight: float = 1.0  # the same, when the question asks for the latest
-    recency_half_life_days: float = 30.0
-    stages: tuple[str, ...] = DEFAULT_STAGES
+    """Built from Settings by `rag.factory.retrieval_config`, which documents each knob."""
+
+    dense_k: int
+    keyword_k: int
+    top_k: int
+    dedupe_jaccard: float
+    rrf_k: int
+    number_boost: float
+    rerank_depth: int
+    window_k: int
+    spread_k: int  # the `spread` stage: candidates from each day or week of the dates asked about
+    window_boost: float
+    window_margin: float
+    recency_weight: float
+    recency_latest_weight: float
+    recency_half_life_days: float
+    stages: tuple[str, ...]
 
 
 @dataclass
@@ -83,14 +80,20 @@ class Retrieval:
     trace: list[dict[str, Any]]
 
 
-class Retriever:
-    def __init__(self, store: Store, embedder: Any, config: RetrievalConfig = RetrievalConfig()) -> None:
-        from rag.stages import build_stages
+class Stage(Protocol):
+    """One step of retrieval: the query and the candidates so far in, candidates out."""
 
-        self.store = store
-        self.embedder = embedder
+    name: str
+
+    def __call__(self, query: Query, candidates: list[Candidate]) -> list[Candidate]: ...
+
+
+class Retriever:
+    """Runs its stages in order (`rag.factory.retriever` builds them from Settings)."""
+
+    def __init__(self, config: RetrievalConfig, stages: Sequence[Stage]) -> None:
         self.config = config
-        self.stages = build_stages(config, store, embedder)
+        self.stages = list(stages)
 
     def run(self, query: Query) -> Retrieval:
         """The best `query.top_k` passages, numbered 1..k, with every score that ranked them."""

@@ -7,20 +7,15 @@ Costs measured on dev-small (725 articles, 12k chunks, 2 cores) are in bench/REA
 
 from __future__ import annotations
 
-from typing import Any, Callable, Protocol
+from datetime import timedelta
+from typing import Any, Callable
 
 from core.errors import ConfigError
 from core.filters import UNKNOWN_DAY, day_number, from_day_number
 from core.text import number_tokens, words
-from rag.retrieve import Candidate, Query, RetrievalConfig
+from rag.retrieve import Candidate, Query, RetrievalConfig, Stage
 from store import Store
 from store.store import keyword_text
-
-
-class Stage(Protocol):
-    name: str
-
-    def __call__(self, query: Query, candidates: list[Candidate]) -> list[Candidate]: ...
 
 
 def _merge(cands: list[Candidate], ranked: list[tuple[str, float, Any]], lst: str, score_key: str) -> list[Candidate]:
@@ -74,6 +69,35 @@ class KeywordSource:
             narrowed = query.where.narrowed(query.window.since, query.window.until)  # type: ignore[union-attr]
             inside = [(cid, s, None) for cid, s in self.store.lexical(query.text, self.window_k, narrowed)]
         return _mark_window(_merge(candidates, _by_score(found, inside), "keyword", "keyword"), inside)
+
+
+class SpreadSource:
+    """Nearest chunks in each day (each week, for spans over two weeks) of the hard filter's
+    dates, taken in turns, so a story answer reads every part of its window, not only the
+    days the question's words match best."""
+
+    name = "spread"
+
+    def __init__(self, store: Store, embedder: Any, per_slice: int) -> None:
+        self.store, self.embedder, self.per_slice = store, embedder, per_slice
+
+    def __call__(self, query: Query, candidates: list[Candidate]) -> list[Candidate]:
+        since, until = query.where.since, query.where.until or query.as_of
+        if since is None or until is None or until < since:
+            return candidates
+        step = 7 if (until - since).days > 14 else 1
+        slices, day = [], since
+        while day <= until:
+            end = min(until, day + timedelta(days=step - 1))
+            slices.append([(h.chunk_id, h.score, h) for h in self.store.dense(query.vector or self._embed(query), self.per_slice,
+                                                                              query.where.narrowed(day, end))])
+            day = end + timedelta(days=1)
+        turns = [hits[i] for i in range(self.per_slice) for hits in slices if i < len(hits)]
+        return _merge(candidates, turns, "spread", "dense")
+
+    def _embed(self, query: Query) -> list[float]:
+        query.vector = list(self.embedder.get_query_embedding(query.text))
+        return query.vector
 
 
 def _mark_window(cands: list[Candidate], inside: list[tuple[str, float, Any]]) -> list[Candidate]:
@@ -252,9 +276,10 @@ def overlap(a: set[str], b: set[str]) -> float:
     return max(inter / len(a | b), inter / min(len(a), len(b)) if min(len(a), len(b)) >= 20 else 0.0)
 
 
-STAGES: dict[str, Callable[[RetrievalConfig, Store, Any], Stage | None]] = {
+STAGES: dict[str, Callable[[RetrievalConfig, Store, Any], Stage]] = {
     "dense": lambda cfg, store, emb: DenseSource(store, emb, cfg.dense_k, cfg.window_k),
-    "keyword": lambda cfg, store, emb: KeywordSource(store, cfg.keyword_k, cfg.window_k) if cfg.keyword else None,
+    "keyword": lambda cfg, store, emb: KeywordSource(store, cfg.keyword_k, cfg.window_k),
+    "spread": lambda cfg, store, emb: SpreadSource(store, emb, cfg.spread_k),
     "fuse": lambda cfg, store, emb: Fuse(store, cfg.rrf_k, cfg.rerank_depth),
     "filter": lambda cfg, store, emb: WhereFilter(),
     "numbers": lambda cfg, store, emb: NumberBoost(cfg.number_boost),
@@ -268,5 +293,4 @@ def build_stages(cfg: RetrievalConfig, store: Store, embedder: Any) -> list[Stag
     unknown = [s for s in cfg.stages if s not in STAGES]
     if unknown:
         raise ConfigError(f"unknown retrieval stage(s) {', '.join(unknown)} (NEWSRAG_RETRIEVAL_STAGES); choose from: {', '.join(STAGES)}")
-    built = (STAGES[name](cfg, store, embedder) for name in cfg.stages)
-    return [s for s in built if s is not None]
+    return [STAGES[name](cfg, store, embedder) for name in cfg.stages]

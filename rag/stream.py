@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Callable, Iterator
 
-from core.types import Answer, Passage
+from core.types import Answer, Passage, TimelineEvent
 
 
 class AnswerStream:
@@ -19,6 +19,7 @@ class AnswerStream:
         self._items = items
         self._after: list[Callable[[Answer], Answer]] = []
         self._answer: Answer | None = None
+        self.timeline: tuple[TimelineEvent, ...] = ()  # a story answer's events, known before the first word
 
     def then(self, fn: Callable[[Answer], Answer]) -> "AnswerStream":
         """Apply `fn` to the final Answer before it is held (a chat records its turn)."""

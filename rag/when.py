@@ -11,7 +11,9 @@ Windows (A = the as-of date, both ends included):
 - on Tuesday (a weekday): the last such day … A
 - this month / so far this month: the 1st … A; last month: the calendar month before
 - in March [2025]: that month (the latest one not after A when no year is given)
-- since January [2025]: the 1st of that month … A
+- since January [2025]: the 1st of that month … A; since March 8 / since 2026-03-08: that day … A
+- since Monday: the last Monday before A … A
+- in / between February and May 2025: 1 February … 31 May (not past A)
 - so far this year / this year: 1 January … A; last year: the year before; in 2025: that year
 - recently / lately / in recent days / these days: A-30 … A
 - latest, most recent, newest, currently, now, current, still: no window, but the
@@ -74,6 +76,12 @@ def _month_window(month: int, year: int | None, as_of: date) -> tuple[date, date
     return date(year, month, 1), min(date(year, month, last), as_of) if year == as_of.year and month == as_of.month else date(year, month, last)
 
 
+def _day_in(month: int, day: int, year: int | None, as_of: date) -> date:
+    """Day `day` of `month` in `year`, or in the latest year that puts it on or before `as_of`."""
+    year = year or (as_of.year if (month, day) <= (as_of.month, as_of.day) else as_of.year - 1)
+    return date(year, month, min(day, calendar.monthrange(year, month)[1]))
+
+
 def _month_number(word: str) -> int:
     w = word.lower().rstrip(".")
     return 5 if w == "may" else MONTHS.get(w, MONTHS.get(w[:3], 0))
@@ -88,6 +96,14 @@ def _rules(as_of: date) -> list[tuple[re.Pattern[str], object]]:
     first_this_month = A.replace(day=1)
     last_month_end = first_this_month - timedelta(days=1)
     return [
+        (re.compile(r"\bsince (\d{4}-\d\d-\d\d)\b"), lambda m: (date.fromisoformat(m.group(1)), A)),
+        (re.compile(rf"\bsince {_MONTH} (\d{{1,2}})(?:st|nd|rd|th)?(?:,? {_YEAR})?\b", re.I),
+         lambda m: (_day_in(_month_number(m.group(1)), int(m.group(2)), int(m.group(3)) if m.group(3) else None, A), A)),
+        (re.compile(r"\bsince (?:last )?(monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b", re.I),
+         lambda m: (A - timedelta(days=(A.weekday() - WEEKDAYS[m.group(1).lower()]) % 7 or 7), A)),
+        (re.compile(rf"\b(?:in|between|from) {_MONTH} (?:and|to|through|until) {_MONTH},? {_YEAR}\b", re.I),
+         lambda m: (_month_window(_month_number(m.group(1)), int(m.group(3)), A)[0],
+                    min(_month_window(_month_number(m.group(2)), int(m.group(3)), A)[1], A))),
         (re.compile(r"\b(so far this year|this year|year to date)\b", re.I), fixed(date(A.year, 1, 1), A)),
         (re.compile(r"\blast year\b", re.I), fixed(date(A.year - 1, 1, 1), date(A.year - 1, 12, 31))),
         (re.compile(r"\b(so far this month|this month)\b", re.I), fixed(first_this_month, A)),
