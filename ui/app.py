@@ -21,12 +21,13 @@ from typing import Any  # noqa: E402
 
 from rag.engine import Engine  # noqa: E402
 from core.settings import Settings  # noqa: E402
-from ui import corpus  # noqa: E402
-from ui.access import Access  # noqa: E402
+from ui import corpus, visits  # noqa: E402
+from ui.access import Access, LoginBrake  # noqa: E402
 from ui.backends import Registry  # noqa: E402
-from ui.handlers import Page  # noqa: E402
+from ui.guard import PageGuard, discard_uploads, file_events, page_blocks  # noqa: E402
+from ui.handlers import MODES, Page  # noqa: E402
 from ui.warmup import ModelLoader  # noqa: E402
-from ui.render import CSS, HEAD, WELCOME, sources_html, trace_html  # noqa: E402
+from ui.html import CSS, HEAD, WELCOME, sources_html, trace_html  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -45,27 +46,36 @@ def create_app(engine: Engine, settings: Settings, llms: Registry | None = None,
 
     # Gradio passes the request (the logged-in user, the session) to a parameter typed gr.Request.
     def add_files(files, request, progress=gr.Progress()):  # type: ignore[no-untyped-def]
-        return page.add_files(files, progress, user=_user(request))
+        try:
+            return page.add_files(files, progress, user=_user(request))
+        finally:  # refused, failed or added: Gradio's copies go (an added file is kept under NEWSRAG_HOME/uploads)
+            discard_uploads(files)
 
     def remove_article(article_id, request):  # type: ignore[no-untyped-def]
         return page.remove_article(article_id, user=_user(request))
 
-    def respond(message, history, session, backend, model, top_k, as_of, since, until, outlets, request):  # type: ignore[no-untyped-def]
+    def respond(message, history, session, backend, model, top_k, as_of, since, until, outlets, mode, last_visit, request):  # type: ignore[no-untyped-def]
         yield from page.respond(
-            message, history, session, backend, model, top_k, as_of, since, until, outlets, client=getattr(request, "session_hash", None)
+            message, history, session, backend, model, top_k, as_of, since, until, outlets, client=_client(request), user=_user(request),
+            mode=mode, last_visit=last_visit,
         )
 
     def editor_controls(request):  # type: ignore[no-untyped-def]
         return page.editor_controls(_user(request))
 
+    def backend_controls(request):  # type: ignore[no-untyped-def]
+        return page.backend_controls(_user(request))
+
     def add_urls(text, request, progress=gr.Progress()):  # type: ignore[no-untyped-def]
         return page.add_urls(text, progress, user=_user(request))
 
-    for fn in (add_files, add_urls, remove_article, respond, editor_controls):
+    for fn in (add_files, add_urls, remove_article, respond, editor_controls, backend_controls):
         fn.__annotations__ = {"request": gr.Request}
 
-    with gr.Blocks(title="newsrag", analytics_enabled=False) as demo:
+    with page_blocks()(title="newsrag", analytics_enabled=False) as demo:  # gr.Blocks with the login page's lockout notice
         session = gr.State(None)
+        kept_visits = gr.BrowserState(None, storage_key=visits.STORAGE_KEY, secret=visits.SECRET)  # ui.visits
+        last_visit = gr.State(None)
         with gr.Row():
             gr.Markdown("## newsrag — ask the articles", elem_id="nr-heading")
             status = gr.Markdown(page.status_line(len(engine.store.manifest.articles())), elem_id="nr-status")
@@ -75,7 +85,7 @@ def create_app(engine: Engine, settings: Settings, llms: Registry | None = None,
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=3):
                         chatbot = gr.Chatbot(
-                            label="Conversation", height=380, placeholder=WELCOME, elem_id="nr-chat", feedback_options=None,
+                            label="Conversation", min_height=380, max_height="70vh", placeholder=WELCOME, elem_id="nr-chat", feedback_options=None,
                             sanitize_html=True, buttons=[],  # no share (it posts to Hugging Face); "Copy answer" copies plain text
                         )
                         box = gr.Textbox(show_label=False, placeholder="Ask about the articles… (Enter sends)", lines=1, elem_id="nr-question", autofocus=True)
@@ -83,6 +93,10 @@ def create_app(engine: Engine, settings: Settings, llms: Registry | None = None,
                             ask = gr.Button("Ask", variant="primary", elem_id="nr-ask")
                             copy = gr.Button("Copy answer", elem_id="nr-copy")
                             clear_btn = gr.Button("Clear conversation", elem_id="nr-clear")
+                        with gr.Row(equal_height=True):
+                            answer_mode = gr.Radio(list(MODES), value="Auto", label="Answer as", scale=3, elem_id="nr-mode",
+                                                   info="Auto: the question decides (“what happened…”, “timeline of…” ask for a timeline)")
+                            visit_note = gr.Markdown(elem_id="nr-visit")
                         questions = corpus.example_questions(engine.store.manifest.articles())
                         examples = gr.Dataset(label="Example questions", components=[box], samples=[[q] for q in questions], visible=bool(questions), elem_id="nr-examples")
                         with gr.Accordion("When and where: as-of date, date range, outlets", open=False, elem_id="nr-when"):
@@ -102,7 +116,7 @@ def create_app(engine: Engine, settings: Settings, llms: Registry | None = None,
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=2):
                         files = gr.File(
-                            label=f"Add articles ({' '.join(corpus.ALLOWED_SUFFIXES)}, at most {settings.max_file_mb:g} MB each)",
+                            label=f"Add articles ({' '.join(corpus.allowed_suffixes())}, at most {settings.max_file_mb:g} MB each)",
                             file_count="multiple", elem_id="nr-upload",  # types are checked per file, with reasons
                         )
                         urls = gr.Textbox(label="Add by URL: web pages or RSS/Atom feeds, one per line", lines=2, elem_id="nr-urls",
@@ -119,6 +133,8 @@ def create_app(engine: Engine, settings: Settings, llms: Registry | None = None,
                             since = gr.Textbox(label="From (YYYY-MM-DD)", scale=1, elem_id="nr-since")
                             until = gr.Textbox(label="To (YYYY-MM-DD)", scale=1, elem_id="nr-until")
                             sort = gr.Dropdown(label="Sort", choices=list(corpus.SORTS), value="Newest first", scale=1, elem_id="nr-sort")
+                        story = gr.Dropdown(label="Story (articles about one developing event; type to search)", choices=[corpus.ALL_STORIES],
+                                            value="", elem_id="nr-story")
                         count = gr.Markdown(elem_id="nr-count")
                         table = gr.Dataframe(
                             headers=ARTICLE_HEADERS, interactive=False, wrap=True, elem_id="nr-articles",
@@ -129,9 +145,13 @@ def create_app(engine: Engine, settings: Settings, llms: Registry | None = None,
                             page_no = gr.Number(value=1, precision=0, minimum=1, label="Page", elem_id="nr-page", scale=0, min_width=90)
                             next_btn = gr.Button("Next →", size="sm", elem_id="nr-next")
             with gr.Tab("Settings", id="settings"):
-                backend = gr.Dropdown(choices=backends.choices(), value=settings.llm, label="LLM backend", elem_id="nr-backend")
+                # what the least trusted visitor may pick; each login's own choices arrive on load, and the server checks the pick
+                may_choose = page.access.can_edit(None)
+                backend = gr.Dropdown(choices=backends.choices(editor=may_choose), value=settings.llm, label="LLM backend", elem_id="nr-backend",
+                                      allow_custom_value=True)
                 about = gr.Markdown(page.describe_backend(settings.llm))
-                model = gr.Textbox(label="Model name (openai / openai-compatible; empty = the configured one)", value=settings.llm_model or "", elem_id="nr-model")
+                model = gr.Textbox(label="Model name (openai / openai-compatible; empty = the configured one)", value=settings.llm_model or "", elem_id="nr-model",
+                                   interactive=may_choose)
                 top_k = gr.Slider(1, 12, value=settings.top_k, step=1, label="Passages given to the model (top-k)", elem_id="nr-topk")
                 gr.Markdown(
                     f"Embedder: `{engine.embedder.identity}` · answers generated at once: {settings.concurrency} (others wait in a queue). "
@@ -139,7 +159,7 @@ def create_app(engine: Engine, settings: Settings, llms: Registry | None = None,
                 )
 
         chat_outputs = [chatbot, box, sources, trace, plain, session]
-        chat_inputs = [box, chatbot, session, backend, model, top_k, ask_as_of, ask_since, ask_until, ask_outlets]
+        chat_inputs = [box, chatbot, session, backend, model, top_k, ask_as_of, ask_since, ask_until, ask_outlets, answer_mode, last_visit]
         answer_kw = dict(concurrency_limit=settings.concurrency, concurrency_id="answer")
         ask.click(respond, chat_inputs, chat_outputs, api_name="ask", **answer_kw)
         box.submit(respond, chat_inputs, chat_outputs, api_name=False, **answer_kw)
@@ -150,25 +170,31 @@ def create_app(engine: Engine, settings: Settings, llms: Registry | None = None,
         backend.change(page.describe_backend, backend, about, api_name=False)
 
         corpus_outputs = [summary, table, pick, examples, status]
-        filters = [grep, outlets, since, until, sort]
+        filters = [grep, outlets, since, until, sort, story]
+
+        def search(grep_, outlets_, since_, until_, sort_, story_, page_=1):  # type: ignore[no-untyped-def]
+            return page.search(grep_, outlets_, since_, until_, sort_, page_, story=story_)
         listing = [table, count, pick, page_no]
         fast = dict(api_name=False, concurrency_limit=None, trigger_mode="always_last")  # a manifest query: milliseconds
 
         def refresh(event: Any) -> None:
             """After the store changed: the outlets and the page under the current filters."""
-            event.then(page.outlet_choices, outlets, outlets, api_name=False).then(page.search, [*filters, page_no], listing, api_name=False)
+            event.then(page.outlet_choices, outlets, outlets, api_name=False).then(page.story_choices, story, story, api_name=False).then(
+                search, [*filters, page_no], listing, api_name=False)
 
         refresh(files.upload(add_files, files, [report, *corpus_outputs], api_name="add_files", concurrency_limit=1, concurrency_id="ingest"))
         refresh(fetch_btn.click(add_urls, urls, [report, *corpus_outputs], api_name="add_urls", concurrency_limit=1, concurrency_id="ingest"))
         refresh(remove_btn.click(remove_article, pick, [report, *corpus_outputs], api_name="remove", concurrency_limit=1, concurrency_id="ingest"))
         refresh(demo.load(page.corpus_view, None, corpus_outputs, api_name=False))
-        for control in (grep, outlets, since, until, sort):  # a new filter starts at its first page
-            control.change(lambda *f: page.search(*f, 1), filters, listing, **fast)
-        grep.submit(lambda *f: page.search(*f, 1), filters, listing, **fast)
-        page_no.submit(page.search, [*filters, page_no], listing, **fast)
-        prev_btn.click(lambda *f: page.search(*f[:-1], max(1, int(f[-1] or 1) - 1)), [*filters, page_no], listing, **fast)
-        next_btn.click(lambda *f: page.search(*f[:-1], int(f[-1] or 1) + 1), [*filters, page_no], listing, **fast)
+        for control in (grep, outlets, since, until, sort, story):  # a new filter starts at its first page
+            control.change(lambda *f: search(*f, 1), filters, listing, **fast)
+        grep.submit(lambda *f: search(*f, 1), filters, listing, **fast)
+        page_no.submit(search, [*filters, page_no], listing, **fast)
+        prev_btn.click(lambda *f: search(*f[:-1], max(1, int(f[-1] or 1) - 1)), [*filters, page_no], listing, **fast)
+        next_btn.click(lambda *f: search(*f[:-1], int(f[-1] or 1) + 1), [*filters, page_no], listing, **fast)
         demo.load(editor_controls, None, [files, pick, remove_btn, urls, fetch_btn], api_name=False)
+        demo.load(page.visit, kept_visits, [kept_visits, last_visit, visit_note], api_name=False, queue=False, show_progress="hidden")
+        demo.load(backend_controls, None, [backend, model], api_name=False)
         if loader is not None:
             poll = gr.Timer(0.5, active=loader.state() == "loading")
             poll.tick(lambda: (model_html(loader), gr.Timer(active=loader.state() == "loading")), None, [model_state, poll],
@@ -205,11 +231,23 @@ def _user(request: Any) -> str | None:
     return getattr(request, "username", None)
 
 
-def launch(demo: Any, settings: Settings, **kw: Any) -> Any:
+def _client(request: Any) -> str | None:
+    """Whose share of the queue a question takes: the login's, else the browser session's."""
+    user = _user(request)
+    return f"user:{user}" if user else getattr(request, "session_hash", None)
+
+
+def launch(demo: Any, settings: Settings, brake: LoginBrake | None = None, **kw: Any) -> Any:
     """Start the page with the house defaults; `kw` overrides (tests pass a port and prevent_thread_lock).
 
-    The queue holds at most NEWSRAG_MAX_QUEUE events; each waiting browser sees its place in it."""
-    auth = Access(settings).logins()
+    The queue holds at most NEWSRAG_MAX_QUEUE events; each waiting browser sees its place in it.
+    `ui.guard.PageGuard` stands in front: failed logins go through `brake` (from Settings unless
+    given: tests pass one with a fake clock), and only editors may send files."""
+    from starlette.middleware import Middleware
+
+    access = Access(settings)
+    auth = access.logins()
+    guard = Middleware(PageGuard, access=access, brake=brake or LoginBrake.from_settings(settings), file_events=file_events(demo))
     if settings.host not in ("127.0.0.1", "localhost", "::1") and auth is None:
         log.warning("the chat page is reachable from other machines at %s without a login; set NEWSRAG_AUTH=user:password", settings.host)
     demo.queue(default_concurrency_limit=settings.concurrency, max_size=settings.max_queue)
@@ -228,6 +266,7 @@ def launch(demo: Any, settings: Settings, **kw: Any) -> Any:
         ssr_mode=False,
         enable_monitoring=False,
         footer_links=["api", "settings"],
+        app_kwargs={"middleware": [guard]},
     )
     return demo.launch(**(options | kw))
 

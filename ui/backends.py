@@ -6,6 +6,10 @@ backend configured in Settings is the engine's own model (loaded once by the
 engine). Any failure, while loading or while answering, becomes a
 `BackendError` with a readable message, so the engine ends the answer with
 that message and the retrieved passages instead of a traceback.
+
+The backend and the model are the server's choice: a reader gets the configured
+one, or one named in NEWSRAG_READER_BACKENDS, with the configured model
+(`get(..., reader=True)` refuses anything else); editors choose any.
 """
 
 from __future__ import annotations
@@ -35,26 +39,55 @@ class Backends:
         self.registry = registry
         self._loaded: dict[tuple[str, str], Generator] = {}
         self._lock = threading.Lock()
+        self.for_readers = self._reader_names()
 
     @property
     def default(self) -> tuple[str, str]:
         return self.settings.llm, self.settings.llm_model or ""
 
-    def choices(self) -> list[tuple[str, str]]:
-        """(label, name) for the settings dropdown. The test double is listed only when it is configured."""
+    def _reader_names(self) -> list[str]:
+        """The configured backend and NEWSRAG_READER_BACKENDS (each must be a known backend)."""
+        named = [n.strip() for n in self.settings.reader_backends.split(",") if n.strip()]
+        unknown = [n for n in named if n not in self.registry and n != self.settings.llm]
+        if unknown:
+            raise ConfigError(f"NEWSRAG_READER_BACKENDS names unknown LLM backend(s) {', '.join(map(repr, unknown))}; "
+                              f"choose from: {', '.join(self.registry)}")
+        return list(dict.fromkeys([self.settings.llm, *named]))
+
+    def choices(self, editor: bool = True) -> list[tuple[str, str]]:
+        """(label, name) for the settings dropdown: every backend for an editor, a reader's few for a reader.
+        The test double is listed only when it is configured."""
         listed = [(f"{name} — {desc}", name) for name, (_, desc) in self.registry.items() if name != "fake" or self.settings.llm == "fake"]
         if self.settings.llm not in self.registry:
             listed.insert(0, (f"{self.settings.llm} — the configured backend", self.settings.llm))
-        return listed
+        return listed if editor else [c for c in listed if c[1] in self.for_readers]
 
     def describe(self, name: str) -> str:
         return self.registry[name][1] if name in self.registry else ""
 
-    def get(self, name: str | None = None, model: str | None = None) -> "LazyBackend":
+    def get(self, name: str | None = None, model: str | None = None, reader: bool = False) -> "LazyBackend":
+        """A handle on backend `name` with `model` (empty: the configured ones). `reader`: refused (ConfigError)
+        unless it is a reader's backend with the configured model."""
         key = (name or self.default[0], (model or "").strip())
+        if reader:
+            self._check_reader(*key)
+            key = (key[0], self.default[1] if key[0] == self.default[0] else "")
         if key[0] not in self.registry and key != self.default:
             raise ConfigError(f"unknown LLM backend {key[0]!r}; choose one of: {', '.join(self.registry)}")
         return LazyBackend(self, key)
+
+    def _check_reader(self, name: str, model: str) -> None:
+        if name not in self.for_readers:
+            raise ConfigError(
+                f"Readers get their answers from the {', '.join(self.for_readers)} backend"
+                f"{'s' if len(self.for_readers) > 1 else ''} (the server's choice), not {name!r}. "
+                "Ask an editor, or an admin to add it to NEWSRAG_READER_BACKENDS."
+            )
+        if model and model != self.default[1]:
+            raise ConfigError(
+                f"Readers use the model the server is configured with ({self.default[1] or 'the backend default'}), not {model!r}: "
+                "leave the model name empty, or ask an editor."
+            )
 
     def load(self, key: tuple[str, str]) -> Generator:
         """The backend for `key`, built once per process (failures are not cached: a retry may succeed)."""

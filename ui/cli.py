@@ -17,12 +17,21 @@ from core.errors import NewsragError
 from core.settings import Settings
 
 
+# Libraries the readers use, which log their own ERROR and WARNING lines about a page or a
+# PDF they could not make sense of; what that costs an article, our report says in one line.
+READER_LOGGERS = ("trafilatura", "htmldate", "justext", "courlan", "readability", "pypdf")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if os.environ.get("NEWSRAG_DEBUG") else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets itself to DEBUG
+    debug = bool(os.environ.get("NEWSRAG_DEBUG"))
+    configure_logging(debug, verbose=args.verbose)
+    from store import name_command
+
+    name_command(" ".join(["newsrag", args.command] + (["--fix"] if getattr(args, "fix", False) else [])))  # as lock messages name it
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    settings = None
     try:
         settings = Settings()
         return int(args.func(args, settings) or 0)
@@ -31,10 +40,28 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as e:  # a full disk that reached us unnamed: said as such, never a traceback
+        from store.space import explain
+
+        full = explain(e, settings.home, then="run the same command again", writing=False) if settings is not None and not debug else None
+        if full is None:
+            raise
+        print(f"error: {full}", file=sys.stderr)
+        return 2
+
+
+def configure_logging(debug: bool, verbose: bool = False) -> None:
+    """Warnings and up on stderr (everything with NEWSRAG_DEBUG). The readers' libraries are
+    heard only with --verbose or NEWSRAG_DEBUG: their complaints about a file are ours to report."""
+    logging.basicConfig(level=logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets itself to DEBUG
+    for name in READER_LOGGERS:
+        logging.getLogger(name).setLevel(logging.DEBUG if debug else logging.WARNING if verbose else logging.CRITICAL + 1)
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="newsrag", description="Ask questions about a folder of news articles; answers cite their passages.")
+    p.add_argument("-v", "--verbose", action="store_true", help="say more on stderr, the readers' own complaints about files included")
     sub = p.add_subparsers(dest="command", required=True)
     from ui.news_cli import register as register_news
 
@@ -71,8 +98,10 @@ def _parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_models)
 
     # Larger commands live in their own modules, keeping this one small.
-    from rag.doctor import register as register_doctor
-    from rag.evaluate.cli import register as register_eval
+    from ui.doctor import register as register_doctor
+    from ui.eval_cli import register as register_eval
+    from ui.story_cli import register as register_stories
+    register_stories(sub)
     register_eval(sub)
     register_doctor(sub)
     return p
@@ -103,7 +132,7 @@ def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     from rag.engine import Engine
     from core.filters import Filter
-    from rag.render import render_answer
+    from ui.text import render_answer
 
     engine = Engine.from_settings(settings)
     filters = Filter(since=args.since, until=args.until, sources=tuple(args.source))
@@ -131,7 +160,7 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    from ui.api import serve
+    from ui.server import serve
 
     overrides = {k: v for k, v in (("api_host", args.host), ("api_port", args.port)) if v is not None}
     serve(settings.model_copy(update=overrides), ingest_sample=not args.no_sample)

@@ -13,15 +13,16 @@ import hashlib
 import os
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable
 
-from ingest import IngestOptions, IngestReport, ingest, is_url
+from ingest import IngestReport, ingest, is_url, suffixes
 from core.settings import Settings
+from rag.factory import ingest_options
 from store import ArticleQuery, ArticleRow, Store
+from store.stories import Story
 
-ALLOWED_SUFFIXES = (".txt", ".md", ".html", ".json", ".jsonl", ".pdf", ".eml", ".mbox", ".rss", ".atom", ".xml")
 MAX_NAME = 80
 PAGE_SIZE = 50  # rows the Corpus tab shows at once
 SORTS = {  # label -> (ArticleQuery.sort, descending)
@@ -43,6 +44,11 @@ SAMPLE_QUESTIONS = {
         "How much territory did open-source think tanks say Russia took in January?",
     ],
 }
+
+
+def allowed_suffixes() -> list[str]:
+    """The file types the page takes: every one ingest reads (ingest/registry.py), asked each time."""
+    return suffixes()
 
 
 @dataclass
@@ -72,8 +78,9 @@ def save_uploads(paths: Iterable[str | Path], folder: Path, max_bytes: int) -> S
         src = Path(p)
         shown = src.name
         suffix = os.path.splitext(shown)[1].lower()
-        if suffix not in ALLOWED_SUFFIXES:
-            out.failed.append({"path": shown, "reason": f"not an article file ({suffix or 'no extension'}); the page takes {', '.join(ALLOWED_SUFFIXES)}"})
+        allowed = allowed_suffixes()
+        if suffix not in allowed:
+            out.failed.append({"path": shown, "reason": f"not an article file ({suffix or 'no extension'}); the page takes {', '.join(allowed)}"})
             continue
         try:
             size = src.stat().st_size
@@ -98,10 +105,6 @@ def _store_bytes(data: bytes, name: str, folder: Path) -> Path:
         tmp.write_bytes(data)
         os.replace(tmp, dst)
     return dst
-
-
-def ingest_options(settings: Settings) -> IngestOptions:
-    return IngestOptions.from_settings(settings)
 
 
 def ingest_uploads(
@@ -151,6 +154,34 @@ def corpus_query(grep: str | None, outlets: list[str] | None, since: str | None,
     """The Corpus tab's controls as one manifest query (one page of PAGE_SIZE rows)."""
     key, descending = SORTS.get(sort or "", SORTS["Newest first"])
     return ArticleQuery((grep or "").strip(), tuple(outlets or ()), day(since), day(until), key, descending, PAGE_SIZE, (max(1, page) - 1) * PAGE_SIZE)
+
+
+STORY_CHOICES = 200  # stories the filter offers (newest first); its box searches them as one types
+ALL_STORIES = ("All stories", "")
+
+
+def story_choices(stories: Iterable[Story]) -> list[tuple[str, str]]:
+    """The story filter's choices: each story by its label, its days and its size."""
+    out = [ALL_STORIES]
+    for s in stories:
+        span = s.first if s.first == s.last else f"{s.first} – {s.last}"
+        out.append((f"{_short(s.label, 70)} · {span or 'undated'} · {s.articles} article{'s' if s.articles != 1 else ''}", s.id))
+    return out
+
+
+def story_page(store: Store, q: ArticleQuery, story_id: str) -> tuple[list[ArticleRow], int]:
+    """One page of a story's articles under the tab's other filters, and how many match. The manifest
+    is asked only for the story's days (days to weeks), sorted and filtered there; the story's members
+    are kept and the page is cut here."""
+    found = store.stories.list(ids=[story_id], limit=1)
+    if not found:
+        return [], 0
+    story, members = found[0], set(store.stories.articles_of(story_id))
+    since = max(q.since, story.first) if story.first else q.since
+    until = min(q.until, story.last) if q.until and story.last else q.until or story.last
+    rows, _ = store.manifest.search(replace(q, since=since, until=until, limit=None, offset=0))
+    mine = [r for r in rows if r.id in members]
+    return mine[q.offset : q.offset + (q.limit or len(mine))], len(mine)
 
 
 def count_line(total: int, page: int, shown: int, filtered: bool) -> str:

@@ -1,24 +1,27 @@
-"""`newsrag doctor [--fix]`: checks the store and the models (issue #7).
+"""`newsrag doctor [--fix]`: checks the store and the models.
 
 The store: Chroma vs manifest vs keyword index (store/audit.py), the embedder
 identity recorded on the collection and the length of its vectors. The models:
 the embedded embedder's files (hash-checked as it loads) and the full sha256
 of the embedded LLM's GGUF (a few seconds for 1.1 GB). Prints `ok:` lines, one
 `problem:` line per problem naming its fix, and with --fix `fixed:` lines;
-exits 0 when healthy, 1 otherwise. It takes the writer lock, so it never
-judges a store in the middle of an ingest.
+exits 0 when healthy, 1 otherwise. Read-only, it takes no lock: during an ingest it
+reports what it can and leaves the comparison of the three parts for later. `--fix` takes
+the writer lock, so it never repairs a store in the middle of an ingest. A store that
+cannot be read (a full disk) is one problem line, and the model checks still run.
 """
 
 from __future__ import annotations
 
 import argparse
 import shutil
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from core.articles import RECORD_VERSION
-from core.errors import NewsragError
+from core.errors import NewsragError, StoreError
 from core.settings import Settings
 
 GGUF_MAGIC = b"GGUF"
@@ -74,14 +77,44 @@ def _embedder(settings: Settings, found: Findings) -> Any:
 
 
 def check_store(settings: Settings, embedder: Any, fix: bool, found: Findings) -> None:
-    from store import Store, audit, repair
-    from store.chroma import ChunkStore, collection_name, collections, make_client
+    """The store's checks; a store that cannot be read (a full disk, damaged files) is one
+    problem line naming what could not be checked and the fix, never a traceback."""
+    from store.failures import guarded
+
+    try:
+        with guarded(settings.home, "check", remote=bool(settings.chroma_url)):
+            _check_store(settings, embedder, fix, found)
+    except NewsragError as e:
+        found.problems.append(f"store {settings.home}: {NOT_CHECKED}: {e}")
+
+
+NOT_CHECKED = "could not check the collection's embedder, Chroma vs manifest vs keyword index, nor the chunk layout"
+
+
+def _check_store(settings: Settings, embedder: Any, fix: bool, found: Findings) -> None:
+    from store import WriterLock
+    from store.chroma import collection_name, make_client
 
     if not settings.chroma_url and not (settings.home / "chroma").exists():
         found.ok.append(f"store {settings.home}: nothing ingested yet")
         return
-    client = make_client(settings.home, settings.chroma_url)
     name = collection_name(settings.collection, embedder.identity)
+    if not fix:  # read-only: never in an ingest's way, and never held up by one
+        _check_collection(settings, embedder, make_client(settings.home, settings.chroma_url), name, False, found)
+        return
+    with ExitStack() as held:
+        try:
+            held.enter_context(WriterLock(settings.home / f"{name}.lock", settings.lock_timeout, purpose="`newsrag doctor --fix`"))
+        except StoreError as e:  # another writer: nothing is repaired under it
+            found.problems.append(f"store {settings.home}: nothing checked or repaired: {e}")
+            return
+        _check_collection(settings, embedder, make_client(settings.home, settings.chroma_url), name, True, found)
+
+
+def _check_collection(settings: Settings, embedder: Any, client: Any, name: str, fix: bool, found: Findings) -> None:
+    from store import Store, audit, repair
+    from store.chroma import ChunkStore, collections
+
     cols = {n: (meta, count) for n, meta, count in collections(client)}
     for other in sorted(n for n in cols if n.startswith(f"{settings.collection}-") and n != name):
         meta, count = cols[other]
@@ -97,17 +130,26 @@ def check_store(settings: Settings, embedder: Any, fix: bool, found: Findings) -
         else:
             found.problems.append(f"collection {name}: {wrong}: `newsrag doctor --fix` drops it, then ingest your articles again")
         return
-    store = Store(settings.home, ChunkStore(client, name, embedder.identity, int(meta.get("dimension") or 0)), settings.lock_timeout)
-    with store.writer(recover=False):
+    chunks = ChunkStore(client, name, embedder.identity, int(meta.get("dimension") or 0), url=settings.chroma_url, home=settings.home)
+    store = Store(settings.home, chunks, settings.lock_timeout)
+    writing = None if fix else store.writer_holder()
+    if writing is None:
         result = audit(store)
         if fix and not result.ok:
             found.fixed.extend(repair(store))
             result = audit(store)
-        if (v := store.record_version()) < RECORD_VERSION:
-            if fix:
-                found.fixed.append(f"migrated {store.migrate()} chunk records from layout v{v} to v{RECORD_VERSION}")
-            else:
-                found.problems.append(f"chunk records are in layout v{v}, this newsrag reads v{RECORD_VERSION}: `newsrag doctor --fix` migrates them")
+        writing = None if fix else store.writer_holder()  # an ingest that started meanwhile makes the comparison moot
+    if (v := store.record_version()) < RECORD_VERSION:
+        if fix:
+            found.fixed.append(f"migrated {store.migrate()} chunk records from layout v{v} to v{RECORD_VERSION}")
+        else:
+            found.problems.append(f"chunk records are in layout v{v}, this newsrag reads v{RECORD_VERSION}: `newsrag doctor --fix` migrates them")
+    if writing is not None:
+        found.ok.append(
+            f"store {settings.home}: {store.manifest.count()} articles, {store.chunks.count()} chunks so far; {writing} is writing "
+            "to it, so Chroma, manifest and keyword index were not compared: run `newsrag doctor` again once it has finished"
+        )
+        return
     found.problems.extend(result.problems())
     if result.ok:
         found.ok.append(

@@ -19,12 +19,12 @@ from rag.engine import Engine
 from core.errors import ConfigError, NewsragError
 from core.filters import Filter
 from core.settings import Settings
-from core.types import Answer
+from core.types import Answer, Passage
 from store import space
-from ui import corpus
+from ui import corpus, visits
 from ui.access import Access, Limiter, question_too_long
 from ui.backends import Backends, Registry, key_status
-from ui.render import (
+from ui.html import (
     answer_html, message_html, pending_sources_html, plain_text, report_html, sources_html, streaming_html, trace_html,
 )
 
@@ -37,6 +37,7 @@ class Session:
 
     chat: Chat
     answers: list[Answer] = field(default_factory=list)
+    retrieved: dict[int, tuple[Passage, ...]] = field(default_factory=dict)  # turn -> its passages (a story's event cards)
 
     @property
     def last(self) -> Answer | None:
@@ -57,9 +58,12 @@ class Page:
         self, message: str, history: list[dict[str, Any]] | None, session: Session | None,
         backend: str | None = None, model: str | None = None, top_k: float | None = None,
         as_of: Any = None, since: Any = None, until: Any = None, sources: str | None = None, client: str | None = None,
+        mode: str | None = None, last_visit: str | None = None, user: str | None = None,
     ) -> Iterator[tuple[Any, ...]]:
         """`as_of`, `since`, `until`, `sources`: the *When and where* panel.
-        `client`: the browser session (Gradio's session hash), for the per-session limit."""
+        `client`: whose share of the queue (the login, else Gradio's session hash), for the per-session limit.
+        `user`: the logged-in user; a reader gets the server's backend and model (`Backends.get(reader=True)`).
+        `mode`: a label of MODES (default Auto); `last_visit`: the reader's last visit (ISO day, `Page.visit`)."""
         session = session or Session(Chat(self.engine))
         history = list(history or [])
         message = (message or "").strip()
@@ -74,13 +78,14 @@ class Page:
             return
         try:
             when = (as_of, since, until, sources)
-            yield from self._respond(message, history, session, backend, model, top_k, when)
+            yield from self._respond(message, history, session, backend, model, top_k, when, MODES.get(mode or "", None), last_visit, user)
         finally:
             self.limiter.release(client or str(id(session)))
 
     def _respond(
         self, message: str, history: list[dict[str, Any]], session: Session, backend: str | None, model: str | None,
-        top_k: float | None, when: tuple[Any, Any, Any, str | None],
+        top_k: float | None, when: tuple[Any, Any, Any, str | None], mode: str | None = None, last_visit: str | None = None,
+        user: str | None = None,
     ) -> Iterator[tuple[Any, ...]]:
         import gradio as gr
 
@@ -88,17 +93,26 @@ class Page:
         yield self._turn(history, session)
         text = ""
         try:
-            session.chat.llm = self.backends.get(backend, model)
+            session.chat.llm = self.backends.get(backend, model, reader=not self.access.can_edit(user))
             as_of, since, until, sources = when
             session.chat.as_of = page_date(as_of, "As of")
             session.chat.filters = Filter(page_date(since, "Since"), page_date(until, "Until"), tuple(_outlets(sources)))
-            stream = session.chat.stream(message, top_k=int(top_k) if top_k else None)
-            # the passages are known before the model starts: show them at once
-            yield history, gr.skip(), pending_sources_html(message, stream.passages, session.answers), gr.skip(), gr.skip(), session
+            asked = message
+            if visits.asks_since_last_visit(message):  # a timeline from the reader's last visit on
+                asked, mode = visits.with_last_visit(message, page_date(last_visit, "Last visit")), "timeline"
+            session.chat.mode = mode
+            stream = session.chat.stream(asked, top_k=int(top_k) if top_k else None)
+            # the passages (a story's events) are known before the model starts: show them at once
+            turn, events = len(session.answers) + 1, stream.timeline
+            pending = pending_sources_html(asked, stream.passages, session.answers, events, session.retrieved)
+            if events:
+                history[-1] = {"role": "assistant", "content": streaming_html("", events, turn)}
+            yield history, gr.skip(), pending, gr.skip(), gr.skip(), session
             for piece in stream:  # only the chat changes while the text streams in
                 text += piece
-                history[-1] = {"role": "assistant", "content": streaming_html(text)}
+                history[-1] = {"role": "assistant", "content": streaming_html(text, events, turn)}
                 yield history, gr.skip(), gr.skip(), gr.skip(), gr.skip(), session
+            session.retrieved[turn] = stream.passages
             session.answers.append(stream.answer)
             history[-1] = {"role": "assistant", "content": answer_html(stream.answer, len(session.answers))}
             yield self._turn(history, session)
@@ -114,12 +128,13 @@ class Page:
             yield self._turn(history, session)
 
     def _turn(self, history: list[dict[str, Any]], session: Session) -> tuple[Any, ...]:
-        return history, "", sources_html(session.answers), trace_html(session.last), plain_text(session.last), session
+        return history, "", sources_html(session.answers, session.retrieved), trace_html(session.last), plain_text(session.last), session
 
     def clear(self, session: Session | None) -> tuple[Any, ...]:
         if session is not None:
             session.chat.reset()
             session.answers.clear()
+            session.retrieved.clear()
         return [], "", sources_html([]), trace_html(None), "", session
 
     # --- corpus: outputs are (summary, table, remove dropdown, example questions, status line)
@@ -149,19 +164,22 @@ class Page:
     # --- corpus search: outputs are (table, count line, remove dropdown, page number)
     def search(
         self, grep: str | None, outlets: list[str] | None, since: str | None, until: str | None, sort: str | None, page: float | None = 1,
+        story: str | None = None,
     ) -> tuple[Any, ...]:
-        """One page of the articles matching the Corpus tab's controls, and how many match."""
+        """One page of the articles matching the Corpus tab's controls, and how many match.
+        `story`: a story's id (the story filter; empty = all articles)."""
         import gradio as gr
 
         try:
             q = corpus.corpus_query(grep, outlets, since, until, sort, int(page or 1))
         except ValueError:
             return gr.skip(), "Dates are written YYYY-MM-DD, e.g. 2026-01-28.", gr.skip(), gr.skip()
-        rows, total = self.engine.store.manifest.search(q)
+        store = self.engine.store
+        rows, total = corpus.story_page(store, q, story) if story else store.manifest.search(q)
         last = max(1, (total + corpus.PAGE_SIZE - 1) // corpus.PAGE_SIZE)
         if q.offset and not rows and total:  # past the end (the corpus shrank): show the last page
-            return self.search(grep, outlets, since, until, sort, last)
-        filtered = bool(q.grep or q.sources or q.since or q.until)
+            return self.search(grep, outlets, since, until, sort, last, story)
+        filtered = bool(q.grep or q.sources or q.since or q.until or story)
         page_no = q.offset // corpus.PAGE_SIZE + 1
         return (
             corpus.article_rows(rows),
@@ -169,6 +187,19 @@ class Page:
             gr.Dropdown(choices=corpus.article_choices(rows), value=None),
             page_no,
         )
+
+    def story_choices(self, chosen: str | None = None) -> Any:
+        """The story filter's choices (newest stories first); a chosen story that is gone falls back to all."""
+        import gradio as gr
+
+        choices = corpus.story_choices(self.engine.store.stories.list(limit=corpus.STORY_CHOICES))
+        return gr.Dropdown(choices=choices, value=chosen if chosen in {v for _, v in choices} else "")
+
+    # --- visits: the browser keeps the reader's last visit (ui.visits)
+    def visit(self, stored: Any) -> tuple[dict[str, str], str | None, str]:
+        """On opening the page: (what the browser keeps now, the last visit as an ISO day, the line shown)."""
+        kept, last = visits.record(stored, self.engine.as_of or date.today())
+        return kept, last.isoformat() if last else None, visits.note(last)
 
     def add_urls(self, text: str | None, progress: Any = None, user: str | None = None) -> tuple[Any, ...]:
         if not self.access.can_edit(user):
@@ -226,6 +257,14 @@ class Page:
         note = f"Removed {len(removed)} article." if removed else "That article was already gone."
         return (message_html(note, "report"), *self.corpus_view())
 
+    def backend_controls(self, user: str | None = None) -> tuple[Any, ...]:
+        """The backend dropdown and the model name as this user may use them: a reader picks among the
+        reader's backends only, and cannot name a model (the server checks again on every answer)."""
+        import gradio as gr
+
+        editor = self.access.can_edit(user)
+        return gr.update(choices=self.backends.choices(editor=editor), value=self.settings.llm), gr.update(interactive=editor)
+
     def editor_controls(self, user: str | None = None) -> tuple[Any, ...]:
         """The upload, add-by-URL and remove controls, shown to editors only (the server checks again on use)."""
         import gradio as gr
@@ -237,6 +276,9 @@ class Page:
     def describe_backend(self, name: str | None) -> str:
         name = name or self.settings.llm
         return f"{self.backends.describe(name)}. For hosted backends: {key_status(self.settings)}; keys come only from the environment or `.env`."
+
+
+MODES = {"Auto": None, "Fact": "factoid", "Timeline": "timeline"}  # the page's answer-mode switch -> Engine.stream(mode=)
 
 
 def page_date(value: Any, label: str) -> date | None:

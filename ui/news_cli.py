@@ -10,12 +10,16 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from core.errors import ConfigError, DiskFullError
+from core.errors import ConfigError, DiskFullError, NewsragError
 from core.settings import Settings
 
 
 def register(sub: Any) -> None:
-    s = sub.add_parser("ingest", help="add articles: files or folders (.txt .md .html .json .jsonl .pdf .eml .mbox), URLs of pages, feeds (RSS/Atom URL or file)")
+    from ingest import suffixes  # the registry as it is now (ingest/registry.py), not a list kept here
+
+    files, feeds = " ".join(suffixes("text", "bytes")), " ".join(suffixes("feed"))
+    what = f"add articles: files or folders ({files}), URLs of pages, feeds (RSS/Atom URL or {feeds} file)"
+    s = sub.add_parser("ingest", help=what, description=what)
     s.add_argument("items", nargs="*", metavar="PATH_OR_URL")
     s.add_argument("--json", action="store_true", help="print the report as JSON")
     s.add_argument("--watch", type=Path, metavar="DIR", help="ingest DIR, then its new and changed files as they appear, until Ctrl-C")
@@ -53,12 +57,12 @@ def _day(text: str) -> str:
 
 def ingest_parts(settings: Settings) -> tuple[Any, Any, Any]:
     from core.models import make_embedder
-    from ingest import IngestOptions
+    from rag.factory import ingest_options
     from store import Store
 
     embedder = make_embedder(settings)
     store = Store.open(settings.home, embedder.identity, embedder.dimension, settings.collection, settings.chroma_url, settings.lock_timeout)
-    return embedder, store, IngestOptions.from_settings(settings)
+    return embedder, store, ingest_options(settings)
 
 
 def _show(args: argparse.Namespace) -> Any:
@@ -75,15 +79,22 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         raise ConfigError("name what to ingest: files, folders, URLs or feeds (or --watch DIR)")
     if args.sync and not args.watch:
         raise ConfigError("--sync goes with --watch DIR")
-    embedder, store, opts = ingest_parts(settings)
+    try:
+        embedder, store, opts = ingest_parts(settings)
+    except NewsragError as e:  # the store cannot be opened (a full disk, say): --json still gets its JSON
+        _refused(args, IngestReport(), e)
+        raise
     report = None
     if args.items:
         items = [i if is_url(i) else Path(i) for i in args.items]
         try:
             report = ingest(items, store, embedder, opts, progress=True)  # a bar on a terminal, else log lines on stderr
-        except DiskFullError as e:  # what was done is still reported, then the one-line error
-            if isinstance(e.report, IngestReport):
-                print(json.dumps(e.report.as_dict() | {"error": str(e)}, indent=2) if args.json else e.report.summary())
+        except NewsragError as e:  # refused (the writer lock, no room) or stopped (a full disk): what was done, then the line
+            done = e.report if isinstance(e, DiskFullError) and isinstance(e.report, IngestReport) else None
+            if done is not None:
+                print(json.dumps(done.as_dict() | {"error": str(e)}, indent=2) if args.json else done.summary())
+            else:
+                _refused(args, IngestReport(), e)
             raise
         _show(args)(report)
     if args.watch:
@@ -92,6 +103,13 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         print(f"watching {args.watch} (Ctrl-C stops){'; deleted files lose their articles' if args.sync else ''}", file=sys.stderr, flush=True)
         watch(args.watch, store, embedder, opts, sync=args.sync, show=_show(args))
     return 0 if report is None or report.ok else 1
+
+
+def _refused(args: argparse.Namespace, report: Any, e: Exception) -> None:
+    """An ingest that did not start: with --json, the report of nothing done, the reason in it."""
+    if args.json:
+        report.failed.append({"path": "(the store)", "reason": str(e)})
+        print(json.dumps(report.as_dict() | {"error": str(e)}, indent=2), flush=True)
 
 
 def cmd_feeds(args: argparse.Namespace, settings: Settings) -> int:

@@ -3,16 +3,18 @@
 Pure functions, tested without a server. The reply's content is the answer
 with its `[n]` markers followed by a short sources list; the top-level
 `citations` array carries, for each n, the title, source, date, URL and quote;
-the `newsrag` object carries `answerable`, `unsupported` and `freshness`.
+the `newsrag` object carries `answerable`, `unsupported` and `freshness`, and
+`mode` with a story answer's `timeline` (its dated events). A request may ask
+for an answer mode with `"newsrag": {"mode": "timeline"}` (`requested_mode`).
 """
 
 from __future__ import annotations
 
 import time
 import uuid
-from typing import Any
+from typing import Any, Iterable
 
-from core.types import Answer
+from core.types import Answer, TimelineEvent
 from rag.chat import Chat
 from rag.citations import parse_citations
 from rag.engine import Engine
@@ -40,13 +42,13 @@ def answer_part(content: str) -> str:
     return text.strip()
 
 
-def chat_from_messages(engine: Engine, messages: list[dict[str, Any]]) -> tuple[Chat, str]:
+def chat_from_messages(engine: Engine, messages: list[dict[str, Any]], mode: str | None = None) -> tuple[Chat, str]:
     """A `Chat` holding the earlier user/assistant turns as its history, and the last user message.
 
     System messages are ignored (the answering prompt is newsrag's own). A user turn without an
     assistant reply after it stays in the history as a question without an answer."""
     turns = [(m.get("role"), message_text(m.get("content")).strip()) for m in messages]
-    chat = Chat(engine)
+    chat = Chat(engine, mode=mode)
     pending: str | None = None
     for role, text in turns[:-1]:
         if role == "user":
@@ -58,8 +60,7 @@ def chat_from_messages(engine: Engine, messages: list[dict[str, Any]]) -> tuple[
             pending = None
     if pending:
         chat.history.append((pending, _replayed(pending, "")))
-    if chat.history:
-        del chat.history[: len(chat.history) - len(chat.window())]  # as Chat keeps it: bounded by tokens
+    # all of it: the chat reads only the turns within NEWSRAG_CHAT_HISTORY_TOKENS, and its trace says how many it dropped
     return chat, turns[-1][1] if turns else ""
 
 
@@ -98,7 +99,27 @@ def extras(answer: Answer) -> dict[str, Any]:
         "unsupported": [{"sentence": u.sentence, "reason": u.reason} for u in answer.unsupported],
         "freshness": answer.freshness or None,
         "as_of": answer.as_of or None,
+        "mode": answer.mode,
+        "timeline": [timeline_event(e) for e in answer.timeline],
     }
+
+
+def timeline_event(e: TimelineEvent) -> dict[str, Any]:
+    """One event of a story answer: its day, its sentence, the outlets that reported it, its passage."""
+    cited = [{"title": c.title, "source": c.source, "date": c.date, "url": c.url, "quote": c.quote, "article_id": c.article_id}
+             for c in e.citations]
+    return {"date": e.date, "text": e.text, "outlets": list(e.outlets), "story": e.story, "citations": cited}
+
+
+def requested_mode(extra: dict[str, Any] | None, modes: Iterable[str]) -> str | None:
+    """The answer mode a request's `"newsrag": {"mode": ...}` asks for; None for "auto" (the default:
+    the question's words decide). ValueError names the choices."""
+    asked = (extra or {}).get("newsrag") or {}
+    choices = ["auto", *modes]
+    mode = asked.get("mode") or "auto" if isinstance(asked, dict) else None
+    if mode not in choices:
+        raise ValueError(f'"newsrag": {{"mode": ...}} must be one of {", ".join(map(repr, choices))}, not {mode!r}')
+    return None if mode == "auto" else str(mode)
 
 
 def completion(answer: Answer, cid: str | None = None) -> dict[str, Any]:

@@ -6,8 +6,10 @@ condensed as on the page), streamed as server-sent `chat.completion.chunk`s
 or as one `chat.completion`. Answers run in a bounded pool of worker threads
 (`NEWSRAG_CONCURRENCY`), so the event loop keeps accepting and refusing
 requests while the model works; `NEWSRAG_MAX_QUEUE` and
-`NEWSRAG_MAX_SESSION_QUEUE` bound what may wait. With `NEWSRAG_API_KEYS` set,
-every request needs `Authorization: Bearer KEY`. Errors come in OpenAI's shape,
+`NEWSRAG_MAX_SESSION_QUEUE` bound what may wait, the latter per API key (per
+address without keys), never per a field the client fills in. Every turn that
+reaches the model is held to `NEWSRAG_MAX_QUESTION_CHARS`, checked before any
+work. With `NEWSRAG_API_KEYS` set, every request needs `Authorization: Bearer KEY`. Errors come in OpenAI's shape,
 `{"error": {"message", "type", "code"}}`, with a message that names the fix.
 """
 
@@ -33,7 +35,7 @@ from core.settings import Settings
 from core.types import Answer
 from rag.engine import Engine
 from store import space
-from ui import api_format as fmt
+from ui import openai_format as fmt
 from ui.access import Limiter, api_keys, key_matches, question_too_long
 
 log = logging.getLogger(__name__)
@@ -63,7 +65,7 @@ class ChatRequest(BaseModel):
     model: str = fmt.MODEL_ID
     messages: list[ChatMessage] = Field(min_length=1)
     stream: bool = False
-    user: str | None = None  # OpenAI's end-user id: a shared front end (Open WebUI) sends one per person
+    user: str | None = None  # OpenAI's end-user id: accepted, not trusted (the queue share is the key's)
 
 
 class Answerer:
@@ -82,8 +84,8 @@ class Answerer:
             raise ApiError(429, refused, "rate_limit_exceeded", "queue_full")
 
     def run(self, client: str, messages: list[dict[str, Any]], on_piece: Callable[[str, int], None] | None,
-            cancelled: threading.Event | None = None, on_ready: Callable[[], None] | None = None) -> Answer:
-        """In a worker thread: build the chat from `messages`, answer, release the client's slot.
+            cancelled: threading.Event | None = None, on_ready: Callable[[], None] | None = None, mode: str | None = None) -> Answer:
+        """In a worker thread: build the chat from `messages`, answer (in `mode`, None: as the question asks), release the client's slot.
         `on_ready` is called once the question is condensed and retrieved, before generation.
         A client that went away (`cancelled`) costs no more work: skipped, or stopped between pieces."""
         def gone() -> bool:
@@ -92,7 +94,7 @@ class Answerer:
         try:
             if gone():
                 raise Abandoned()
-            chat, question = fmt.chat_from_messages(self.engine, messages)
+            chat, question = fmt.chat_from_messages(self.engine, messages, mode)
             stream = chat.stream(question)
             if on_ready is not None:
                 on_ready()
@@ -165,25 +167,26 @@ def create_api(engine: Engine, settings: Settings) -> Any:
 
     @app.post("/v1/chat/completions")
     async def chat_completions(body: ChatRequest, request: Request) -> Any:
-        client = client_of(request)
-        person = body.user or request.headers.get("x-openwebui-user-id")
-        if person:  # each person behind a shared front end gets their own share of the queue
-            client += f"/user:{person[:64]}"
+        client = client_of(request)  # the key (or address): `user` and front-end headers are the client's to fill in
         _check_model(body.model)
+        try:
+            mode = fmt.requested_mode(body.model_extra, engine.modes)
+        except ValueError as e:
+            raise ApiError(400, str(e), code="invalid_mode") from None
         messages = [m.model_dump() for m in body.messages]
         last = messages[-1]
         if last.get("role") != "user" or not fmt.message_text(last.get("content")).strip():
             raise ApiError(400, "the last message must be the user's question (role \"user\", non-empty content)", code="no_question")
-        too_long = question_too_long(fmt.message_text(last["content"]).strip(), settings)
+        too_long = _turn_too_long(messages, settings)
         if too_long:
             raise ApiError(400, too_long, code="question_too_long")
         answerer.admit(client)  # from here the worker releases the client's slot when it is done
         if body.stream:
-            events = await _sse(answerer, client, messages)
+            events = await _sse(answerer, client, messages, mode)
             return StreamingResponse(events, media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
         loop = asyncio.get_running_loop()
         cancelled = threading.Event()
-        future = loop.run_in_executor(answerer.pool, answerer.run, client, messages, None, cancelled)
+        future = loop.run_in_executor(answerer.pool, answerer.run, client, messages, None, cancelled, None, mode)
         while not (await asyncio.wait({future}, timeout=1.0))[0]:
             if await request.is_disconnected():  # a client that gave up leaves the model to the others
                 cancelled.set()
@@ -198,6 +201,23 @@ def create_api(engine: Engine, settings: Settings) -> Any:
         return fmt.completion(answer)
 
     return app
+
+
+def _turn_too_long(messages: list[dict[str, Any]], settings: Settings) -> str | None:
+    """Why a turn that would reach retrieval or the model is too long: the question, an earlier
+    question, or an earlier answer (its text without the sources list). System messages are ignored."""
+    last = len(messages) - 1
+    for i, m in enumerate(messages):
+        role = m.get("role")
+        if role not in ("user", "assistant"):
+            continue
+        text = fmt.message_text(m.get("content"))
+        text = (fmt.answer_part(text) if role == "assistant" else text).strip()
+        what = "the question" if i == last else f"message {i + 1} (an earlier {'answer' if role == 'assistant' else 'question'})"
+        too_long = question_too_long(text, settings, what)
+        if too_long:
+            return too_long
+    return None
 
 
 def _model_card() -> dict[str, Any]:
@@ -225,7 +245,7 @@ def _server_error(e: Exception, home: Path | None = None) -> ApiError:
     return ApiError(500, f"the server failed while answering ({type(e).__name__}); its log has the details", "server_error", "internal_error")
 
 
-async def _sse(answerer: Answerer, client: str, messages: list[dict[str, Any]]) -> AsyncIterator[str]:
+async def _sse(answerer: Answerer, client: str, messages: list[dict[str, Any]], mode: str | None = None) -> AsyncIterator[str]:
     """Start the answer in a worker now (so the admitted slot is always released) and wait
     until it has retrieved: a failure until then (the store unreachable, the backend not
     loading) is an HTTP error. The returned stream passes the live text on as SSE chunks,
@@ -248,7 +268,7 @@ async def _sse(answerer: Answerer, client: str, messages: list[dict[str, Any]]) 
             loop.call_soon_threadsafe(queue.put_nowait, ("text", delta))
 
     future = loop.run_in_executor(answerer.pool, answerer.run, client, messages, on_piece, cancelled,
-                                  lambda: loop.call_soon_threadsafe(set_ready))
+                                  lambda: loop.call_soon_threadsafe(set_ready), mode)
     future.add_done_callback(lambda f: (queue.put_nowait(("done", None)), set_ready()))
     try:
         await ready

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from core.types import Answer, Revision
+from core.types import Answer, Revision, TimelineEvent
 
 
 def render_answer(a: Answer, trace: bool = False) -> str:
@@ -15,6 +15,8 @@ def render_answer(a: Answer, trace: bool = False) -> str:
         lines += [f"  [{p.n}] {p.title} ({_meta(p.source, p.date, _page(p.page))})\n      {p.text[:300]}" for p in a.passages]
         return "\n".join(lines + (["", *render_trace(a)] if trace else []))
     lines.append(a.text)
+    if a.timeline:
+        lines += ["", "Timeline:", *render_timeline(a.timeline)]
     if a.freshness:
         lines.append(f"  ({a.freshness})")
     if note := revision_note(a.revision):
@@ -36,6 +38,11 @@ def render_answer(a: Answer, trace: bool = False) -> str:
     if trace:
         lines += ["", *render_trace(a)]
     return "\n".join(lines)
+
+
+def render_timeline(events: tuple[TimelineEvent, ...]) -> list[str]:
+    """One line per event, dates down the side: "2026-03-02  Floods … [1]  (Gazette, Herald)"."""
+    return [f"  {e.date}  {e.text} [{e.citations[0].n}]  ({', '.join(e.outlets)})" for e in events]
 
 
 def revision_note(r: Revision | None) -> str:

@@ -1,4 +1,4 @@
-"""The embedded model loads while the page is already served (issue 14, item 3).
+"""The embedded model loads while the page is already served.
 
 `ModelLoader(engine).start()` loads `engine.llm` on a background thread as
 `newsrag chat` starts; the page polls `state()` and shows a "loading the model"
