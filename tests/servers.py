@@ -223,20 +223,43 @@ class NewsSite:
 
     Answers GET with ETag (a hash of the body) and Last-Modified, and 304 to a matching
     If-None-Match; 404 for unknown paths; `site.slow[path] = seconds` waits that long before
-    answering. `site.seen` records (path, request headers) of every request.
+    answering; `site.redirects[path] = (status, location)` answers with that redirect.
+    `site.seen` records (path, request headers) of every request. `NewsSite("::1")` listens
+    on the IPv6 loopback instead; `tls=(certfile, keyfile)` serves https.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1", tls: tuple[Path, Path] | None = None) -> None:
+        self.host = host
+        self.scheme = "https" if tls else "http"
         self.pages: dict[str, tuple[str, bytes]] = {}
         self.slow: dict[str, float] = {}
+        self.redirects: dict[str, tuple[int, str]] = {}
         self.seen: list[tuple[str, dict[str, str]]] = []
         self._release = threading.Event()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _site_handler(self))
+        server_class = _ThreadingHTTPServer6 if ":" in host else ThreadingHTTPServer
+        self._httpd = server_class((host, 0), _site_handler(self))
+        if tls:
+            import ssl
+
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self._httpd.socket = context.wrap_socket(self._httpd.socket, server_side=True)
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
-    def url(self, path: str = "/") -> str:
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}{path}"
+    @property
+    def port(self) -> int:
+        return int(self._httpd.server_address[1])
+
+    def url(self, path: str = "/", host: str | None = None) -> str:
+        """The URL of `path`, by default through the address the site listens on; `host` spells it
+        another way (`localhost`, `0177.0.0.1`, `[::ffff:127.0.0.1]`)."""
+        host = host or (f"[{self.host}]" if ":" in self.host else self.host)
+        return f"{self.scheme}://{host}:{self.port}{path}"
+
+    def paths(self) -> list[str]:
+        """The paths asked for, in order."""
+        return [p for p, _ in self.seen]
 
     def put(self, path: str, body: str | bytes, content_type: str = "text/html; charset=utf-8") -> str:
         self.pages[path] = (content_type, body.encode() if isinstance(body, str) else body)
@@ -253,6 +276,10 @@ class NewsSite:
         self._thread.join(5)
 
 
+class _ThreadingHTTPServer6(ThreadingHTTPServer):
+    address_family = socket.AF_INET6
+
+
 def _site_handler(site: NewsSite) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -264,6 +291,12 @@ def _site_handler(site: NewsSite) -> type[BaseHTTPRequestHandler]:
             site.seen.append((self.path, dict(self.headers)))
             if (wait := site.slow.get(self.path)) is not None:
                 site._release.wait(wait)
+            if (redirect := site.redirects.get(self.path)) is not None:
+                self.send_response(redirect[0])
+                self.send_header("Location", redirect[1])
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             page = site.pages.get(self.path)
             if page is None:
                 body = b"<html><body><h1>Not found</h1></body></html>"
@@ -292,10 +325,10 @@ def _site_handler(site: NewsSite) -> type[BaseHTTPRequestHandler]:
     return Handler
 @contextlib.contextmanager
 def api_server(engine: Any, settings: Any) -> Iterator[str]:
-    """`newsrag serve`'s app (ui.api.create_api) under uvicorn in a thread on 127.0.0.1; yields its /v1 URL."""
+    """`newsrag serve`'s app (ui.server.create_api) under uvicorn in a thread on 127.0.0.1; yields its /v1 URL."""
     import uvicorn
 
-    from ui.api import create_api
+    from ui.server import create_api
 
     config = uvicorn.Config(create_api(engine, settings), host="127.0.0.1", port=free_port(), log_level="warning", lifespan="on")
     server = uvicorn.Server(config)

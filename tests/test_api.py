@@ -149,22 +149,23 @@ def test_a_full_queue_refuses_new_questions_and_keeps_answering(sample_store, em
         return replies(req)
 
     fake_llm.default = slow
-    settings = make_settings(tmp_path / "home", concurrency=1, max_session_queue=1, max_queue=2)
+    settings = make_settings(tmp_path / "home", concurrency=1, max_session_queue=1, max_queue=2, api_keys="k1,k2,k3")
     ask = {"model": "newsrag", "messages": [{"role": "user", "content": QUESTION}]}
     with api_server(Engine(sample_store, embedder, fake_llm), settings) as url:
-        c = client(url)
+        c = client(url, "k1")
         first = threading.Thread(target=lambda: c.chat.completions.create(**ask), daemon=True)
         first.start()
         _wait_for(lambda: fake_llm.requests)
-        with pytest.raises(openai.RateLimitError) as e:  # the same client (no keys: its address) asks again
-            c.chat.completions.create(**ask)
+        with pytest.raises(openai.RateLimitError) as e:  # the same key asks again, whatever `user` it sends
+            c.chat.completions.create(**ask, user="someone-else")
         assert "NEWSRAG_MAX_SESSION_QUEUE" in e.value.body["message"]
         assert [m.id for m in c.models.list()] == ["newsrag"], "the event loop still answers while the worker is busy"
-        carol = threading.Thread(target=lambda: c.chat.completions.create(**ask, user="carol"), daemon=True)
-        carol.start()  # another person behind the same address (OpenAI's `user`): admitted, 2 of 2 in all
-        time.sleep(1.0)
-        with pytest.raises(openai.RateLimitError) as e:  # a third person: the total bound is reached
-            c.chat.completions.create(**ask, user="dave")
+        carol = threading.Thread(target=lambda: client(url, "k2").chat.completions.create(**ask), daemon=True)
+        carol.start()  # another key: admitted, 2 of 2 in all
+        _wait_for(lambda: len(fake_llm.requests) >= 1 and carol.is_alive())
+        time.sleep(1.0)  # carol's request reaches the queue (no timing is asserted)
+        with pytest.raises(openai.RateLimitError) as e:  # a third key: the total bound is reached
+            client(url, "k3").chat.completions.create(**ask)
         assert "NEWSRAG_MAX_QUEUE" in e.value.body["message"]
         gate.set()
         first.join(60)

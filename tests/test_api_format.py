@@ -4,7 +4,7 @@ as the final answer numbers it, and what a stream adds when the checked answer d
 from __future__ import annotations
 
 from core.types import Answer, Citation, Passage
-from ui import api_format as fmt
+from ui import openai_format as fmt
 
 
 def passage(n: int, url: str = "") -> Passage:
@@ -60,4 +60,4 @@ def test_completion_carries_citations_and_extras():
     assert body["choices"][0]["message"]["content"].startswith("Peskov [1].\n\nSources:\n[1] Title 2")
     assert body["citations"] == [{"n": 1, "title": "Title 2", "source": "Reuters", "date": "2026-02-01",
                                   "url": "https://example.com/2", "quote": "quote 2", "article_id": "a2"}]
-    assert body["newsrag"] == {"answerable": True, "unsupported": [], "freshness": None, "as_of": None}
+    assert body["newsrag"] == {"answerable": True, "unsupported": [], "freshness": None, "as_of": None, "mode": "factoid", "timeline": []}

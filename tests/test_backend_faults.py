@@ -9,7 +9,6 @@ are the openai client's own (backoff from 0.5 s, or what Retry-After asks).
 from __future__ import annotations
 
 import logging
-import time
 from urllib.parse import urlparse
 
 import pytest
@@ -133,12 +132,12 @@ def test_500_once_then_answer(tmp_path):
 
 
 def test_hanging_server_times_out(tmp_path):
+    # A hang lasts until the server closes (up to 30 s), then drops the connection unanswered:
+    # only the client's 0.3 s timeout gives this message.
     with FakeOpenAI([HANG] * 2) as srv:
-        t0 = time.perf_counter()
         msg = fails(chat(tmp_path, srv.url, llm_model="local-model", llm_timeout=0.3, llm_retries=1))
-        took = time.perf_counter() - t0
     assert msg == f"no reply from {srv.url} within 0.3 s (NEWSRAG_LLM_TIMEOUT): the server is busy or stuck; raise the timeout or check the server"
-    assert took < 3 and len(srv.posts()) == 2  # the client retries a timeout too
+    assert len(srv.posts()) == 2  # the client retries a timeout too
 
 
 def test_one_hang_then_answer(tmp_path):

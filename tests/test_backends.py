@@ -5,7 +5,6 @@ llama.cpp's real HTTP server serving the bundled GGUF on 127.0.0.1."""
 from __future__ import annotations
 
 import json
-import time
 import typing
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from core.models.extractive import ExtractiveLLM, answer_from
 from rag.prompt import DECLINE
 from core.settings import EmbedBackend, LLMBackend
 from core.types import Passage
+from evaluation.qa import contains_answer
 from tests.conftest import MODEL_DIR, make_settings
 from tests.servers import FakeOpenAI, llama_server
 
@@ -46,22 +46,22 @@ def test_registries_match_the_settings_choices(capsys):
 # --- extractive: no model at all
 
 
-def test_extractive_answers_the_seed_questions_with_citations(sample_store, embedder, seed_qa, tmp_path):
+def test_extractive_answers_the_sample_questions_with_citations(sample_store, embedder, sample_qa, tmp_path):
     llm = make_llm(make_settings(tmp_path, llm="extractive").model_copy(update={"model_dir": tmp_path / "no-models"}))
     engine = Engine(sample_store, embedder, llm)
-    right, gen_times, models = 0, [], set()
-    for row in seed_qa:
-        a = engine.answer(row["question"])
-        gen_times.append(a.timings["total_s"] - a.timings["retrieval_s"])
+    right, models = 0, set()
+    for row in sample_qa:
+        a = engine.answer(row.question)
         models.add(a.model)
-        if row.get("unanswerable"):
+        if row.unanswerable:
             right += not a.answerable
-        elif a.answerable and any(x.lower() in a.text.lower() for x in row["answer_any"]):
-            assert a.citations and all(c.path.endswith(row["source"]) for c in a.citations), (row["id"], a.citations)
-            assert all(" ".join(c.quote.split()).rstrip(".") in a.text for c in a.citations)  # it quotes what it cites
+        elif a.answerable and contains_answer(a.text, row.answer_any):
+            assert a.citations and all(c.path.endswith(row.source) for c in a.citations), (row.id, a.citations)
+            claimed = {c.citation for c in a.claims}  # who-says-what citations quote the other figure's sentence
+            assert all(" ".join(c.quote.split()).rstrip(".") in a.text for c in a.citations if c.n not in claimed)  # it quotes what it cites
             right += 1
-    assert right >= len(seed_qa) - 2, right
-    assert max(gen_times) < 0.5 and models <= {"extractive", "gate"}  # instant
+    assert right >= len(sample_qa) - 2, right
+    assert models <= {"extractive", "gate"}
     assert not (tmp_path / "no-models").exists()  # no model was assembled or loaded
 
 
@@ -166,16 +166,15 @@ def test_llama_server_serves_embeddings_through_the_openai_compatible_embedder(l
 
 @pytest.mark.slow
 @pytest.mark.integration
-def test_openai_compatible_backend_answers_end_to_end(llama, tmp_path, seed_qa, sample_store, embedder):
-    row = next(r for r in seed_qa if r["id"] == "d05")
+def test_openai_compatible_backend_answers_end_to_end(llama, tmp_path, sample_qa, sample_store, embedder):
+    row = next(r for r in sample_qa if r.id == "s06")
     llm = make_llm(make_settings(tmp_path, llm="openai-compatible", llm_base_url=llama.url, llm_timeout=120))
-    t0 = time.perf_counter()
-    a = Engine(sample_store, embedder, llm).answer(row["question"])
+    a = Engine(sample_store, embedder, llm).answer(row.question)
     assert a.error is None and a.answerable, (a.error, a.text)
-    assert any(x.lower() in a.text.lower() for x in row["answer_any"]), a.text
-    assert a.citations and all(c.path.endswith(row["source"]) for c in a.citations), a.citations
+    assert contains_answer(a.text, row.answer_any), a.text
+    assert a.citations and all(c.path.endswith(row.source) for c in a.citations), a.citations
     assert a.model == f"openai-compatible:{llama.model}"  # the model the server lists, found by itself
-    assert a.timings["first_token_s"] < time.perf_counter() - t0  # it streamed
+    assert a.timings["first_token_s"] < a.timings["total_s"]  # it streamed: the first words came before the end
 
 
 # --- any llama-index LLM, through the same public calls

@@ -2,6 +2,7 @@
 
 import pytest
 
+from core.settings import defaults
 from rag.chat import Chat, clean_rewrite, heuristic_condense, needs_context
 from core.models.fake import FakeLLM
 
@@ -121,7 +122,7 @@ def test_clean_rewrite():
 def test_a_follow_up_with_the_embedded_llm(sample_store, embedder, embedded_llm):
     from rag.engine import Engine
 
-    chat = Chat(Engine(sample_store, embedder, embedded_llm, max_tokens=60))
+    chat = Chat(Engine(sample_store, embedder, embedded_llm, settings=defaults(llm_max_tokens=60)))
     first = chat.ask(FIRST)
     assert "Peskov" in first.text
     a = chat.ask(FOLLOW_UP)

@@ -11,7 +11,7 @@ import urllib.request
 import openai
 import pytest
 
-from conftest import make_settings
+from conftest import ingest_opts, make_settings
 from core.errors import StoreError
 from ingest import ingest
 from rag.engine import Engine
@@ -66,7 +66,7 @@ def chroma(tmp_path):
 def test_answers_name_the_missing_server_and_resume_when_it_is_back(tmp_path, chroma, embedder, corpus, fake_llm):
     settings = make_settings(tmp_path / "home", chroma_url=chroma.url)
     store = Store.open(settings.home, embedder.identity, embedder.dimension, chroma_url=chroma.url)
-    assert ingest([corpus], store, embedder).ok
+    assert ingest([corpus], store, embedder, ingest_opts()).ok
     fake_llm.default = replies
     engine = Engine.from_settings(settings, llm=fake_llm, embedder=embedder)
     assert engine.answer(QUESTION).citations

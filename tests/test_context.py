@@ -6,6 +6,7 @@ from core.models.fake import FakeLLM
 from core.text import sentence_spans
 from core.types import Passage
 from rag.context import ContextConfig, select_context
+from core.settings import defaults
 from rag.engine import Engine
 
 ARTICLE = (
@@ -85,9 +86,9 @@ def test_passages_without_sentence_spans_stay_whole():
 
 def test_engine_reads_the_reduced_context_and_cites_into_it(sample_store, embedder):
     llm = FakeLLM(default="[1]")
-    engine = Engine(sample_store, embedder, llm, verify=False, context=ContextConfig(60, 0, 4))
+    engine = Engine(sample_store, embedder, llm, settings=defaults(context_budget=60, context_neighbours=0))
     a = engine.answer("Who is the Kremlin spokesman quoted about the Abu Dhabi meetings?")
-    whole = Engine(sample_store, embedder, FakeLLM(default="[1]"), verify=False).answer(a.question)
+    whole = Engine(sample_store, embedder, FakeLLM(default="[1]"), settings=defaults(context_budget=0)).answer(a.question)
     assert len(llm.last_prompt) < sum(len(p.text) for p in whole.passages)
     assert a.trace["context"]["tokens_after"] < a.trace["context"]["tokens_before"]
     assert "context_s" in a.timings

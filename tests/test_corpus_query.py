@@ -39,7 +39,7 @@ def test_search_filters_sorts_and_pages(tmp_path):
     assert dict(m.outlets()) == {o: 100 for o in OUTLETS}
 
 
-def test_cli_list_filters(tmp_path, monkeypatch, capsys, sample_store):
+def test_cli_list_filters(tmp_path, monkeypatch, capsys, writable_store):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("NEWSRAG_HOME", str(tmp_path / "home"))
     assert main(["list", "--source", "The Washington Post", "--since", "2026-01-01"]) == 0
@@ -53,8 +53,9 @@ def test_cli_list_filters(tmp_path, monkeypatch, capsys, sample_store):
 
 
 def test_watched_folder_ingests_new_files_and_removes_only_with_sync(tmp_path, store, embedder):
-    from ingest import IngestOptions
+    from core.settings import Settings
     from ingest.watch import watch
+    from rag.factory import ingest_options
     from tests.conftest import news_article
 
     folder = tmp_path / "inbox"
@@ -62,7 +63,7 @@ def test_watched_folder_ingests_new_files_and_removes_only_with_sync(tmp_path, s
     (folder / "a.txt").write_text(news_article(1))
     stop = threading.Event()
     reports: list = []
-    t = threading.Thread(target=watch, args=(folder, store, embedder, IngestOptions()), kwargs=dict(
+    t = threading.Thread(target=watch, args=(folder, store, embedder, ingest_options(Settings(_env_file=None))), kwargs=dict(
         sync=True, show=reports.append, stop_event=stop, debounce_ms=200), daemon=True)
     t.start()
     try:

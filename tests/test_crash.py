@@ -1,4 +1,4 @@
-"""Crash safety (issue #7): a SIGKILL anywhere in an ingest, then the same ingest
+"""Crash safety: a SIGKILL anywhere in an ingest, then the same ingest
 again, leaves exactly what one clean ingest leaves, and `newsrag doctor` agrees."""
 
 from __future__ import annotations
@@ -14,17 +14,20 @@ import time
 from pathlib import Path
 
 from conftest import REPO, make_news_corpus, make_settings
-from ingest import IngestOptions, ingest, load_file
+from core.settings import Settings
+from ingest import ingest, load_file
 from ingest.chunking import chunk_article
 from ingest.pipeline import token_counter
+from rag.factory import ingest_options
 from ui.cli import main
-from rag.doctor import diagnose
+from ui.doctor import diagnose
 from store import Store, audit, collection_name, repair
 
 ARTICLES = 30
 KILLS = 5
 SEED = 20260307
 RUN_LIMIT = 300  # seconds: a hang guard, not a timing assertion
+OPTS = ingest_options(Settings(_env_file=None))
 
 
 def _env(home: Path) -> dict[str, str]:
@@ -110,7 +113,7 @@ def test_sigkill_at_random_moments_then_rerun_equals_clean_ingest(tmp_path, embe
     assert procs[-1].returncode == 0 and "Traceback" not in err, (out, err, log)
 
     clean_store = Store.open(tmp_path / "clean", embedder.identity, embedder.dimension)
-    clean = ingest([corpus], clean_store, embedder)
+    clean = ingest([corpus], clean_store, embedder, OPTS)
     assert clean.ok and clean.articles_total == ARTICLES
 
     store = Store.open(home, embedder.identity, embedder.dimension)
@@ -131,8 +134,8 @@ def test_sigkill_at_random_moments_then_rerun_equals_clean_ingest(tmp_path, embe
 
 def _write_partial(store: Store, embedder, corpus: Path, name: str, keep: int, pending: bool) -> str:
     """What a SIGKILL between a chunk upsert and the manifest write leaves: some chunks, no row."""
-    article = load_file(corpus / name, IngestOptions(), [])[0]
-    chunks = chunk_article(article, token_counter(embedder))[:keep]
+    article = load_file(corpus / name, OPTS, [])[0]
+    chunks = chunk_article(article, token_counter(embedder), OPTS.chunk_tokens, OPTS.overlap)[:keep]
     metas = [{"article_id": article.article_id, "content_hash": article.content_hash, "chunk_index": c.index} for c in chunks]
     if pending:
         store.manifest.begin(article.article_id)
@@ -145,15 +148,15 @@ def test_an_out_of_date_keyword_index_is_rebuilt_by_the_next_ingest(tmp_path, em
     # kill cannot leave it behind Chroma; an index restored from an older copy can be.
     corpus = make_news_corpus(tmp_path / "corpus", 3)
     store = Store.open(tmp_path / "home", embedder.identity, embedder.dimension)
-    ingest([corpus / "n000.txt"], store, embedder)
+    ingest([corpus / "n000.txt"], store, embedder, OPTS)
     older = tmp_path / "older-index"
     shutil.copytree(store.keyword.folder, older)
-    ingest([corpus], store, embedder)
+    ingest([corpus], store, embedder, OPTS)
     shutil.rmtree(store.keyword.folder)
     shutil.copytree(older, store.keyword.folder)
     assert store.keyword_stale()
     assert any("keyword index is out of date" in p for p in audit(store).problems())
-    again = ingest([corpus], store, embedder)
+    again = ingest([corpus], store, embedder, OPTS)
     assert (again.added, again.unchanged) == (0, 3)
     assert not store.keyword_stale()
     assert sorted(store.keyword.ids()) == sorted(h.chunk_id for h in store.chunks.all())
@@ -162,7 +165,7 @@ def test_an_out_of_date_keyword_index_is_rebuilt_by_the_next_ingest(tmp_path, em
 
 def _same_as_clean(store: Store, corpus: Path, tmp_path: Path, embedder) -> None:
     clean = Store.open(tmp_path / "clean", embedder.identity, embedder.dimension)
-    ingest([corpus], clean, embedder)
+    ingest([corpus], clean, embedder, OPTS)
     mine = {h.chunk_id: (h.text, h.meta["content_hash"]) for h in store.chunks.all()}
     assert mine == {h.chunk_id: (h.text, h.meta["content_hash"]) for h in clean.chunks.all()}
     assert len(store.manifest.articles()) == len(clean.manifest.articles())
@@ -175,7 +178,7 @@ def test_a_half_written_article_whose_file_is_gone_leaves_nothing(tmp_path, embe
     aid = _write_partial(store, embedder, corpus, "n001.txt", keep=1, pending=True)
     assert store.manifest.pending() == [aid] and not audit(store).ok
     (corpus / "n001.txt").unlink()  # the re-run will not write it again
-    report = ingest([corpus], store, embedder)
+    report = ingest([corpus], store, embedder, OPTS)
     assert report.added == 2 and not store.manifest.pending()
     _same_as_clean(store, corpus, tmp_path, embedder)
 
@@ -183,14 +186,14 @@ def test_a_half_written_article_whose_file_is_gone_leaves_nothing(tmp_path, embe
 def test_a_half_written_update_is_undone_even_if_the_file_changes_back(tmp_path, embedder):
     corpus = make_news_corpus(tmp_path / "corpus", 2, paragraphs=4)
     store = Store.open(tmp_path / "home", embedder.identity, embedder.dimension)
-    ingest([corpus], store, embedder)
+    ingest([corpus], store, embedder, OPTS)
     path = corpus / "n001.txt"
     original = path.read_text()
     path.write_text(original.replace("inspected", "rebuilt"))  # same headline and date: same article id
     aid = _write_partial(store, embedder, corpus, "n001.txt", keep=1, pending=True)  # killed mid-update
     assert "rebuilt" in store.get([f"{aid}:0"])[0].text
     path.write_text(original)
-    report = ingest([corpus], store, embedder)
+    report = ingest([corpus], store, embedder, OPTS)
     assert report.ok and not store.manifest.pending()
     _same_as_clean(store, corpus, tmp_path, embedder)
 
@@ -198,11 +201,11 @@ def test_a_half_written_update_is_undone_even_if_the_file_changes_back(tmp_path,
 def test_orphan_chunks_are_reported_and_fixed(tmp_path, embedder):
     corpus = make_news_corpus(tmp_path / "corpus", 3)
     store = Store.open(tmp_path / "home", embedder.identity, embedder.dimension)
-    ingest([corpus / "n000.txt"], store, embedder)
+    ingest([corpus / "n000.txt"], store, embedder, OPTS)
     # Killed mid-article (by a version without the pending journal), and the file is gone since.
     orphan = _write_partial(store, embedder, corpus, "n002.txt", keep=1, pending=False)
     (corpus / "n002.txt").unlink()
-    ingest([corpus], store, embedder)
+    ingest([corpus], store, embedder, OPTS)
     problems = audit(store).problems()
     assert any("orphan chunk" in p and orphan in p for p in problems), problems
     settings = make_settings(tmp_path / "home", llm="extractive")
@@ -221,12 +224,12 @@ def test_a_reader_never_adopts_a_killed_write(tmp_path, embedder):
     # but the pending mark says the write did not finish. Only the next writer decides.
     corpus = make_news_corpus(tmp_path / "corpus", 3)
     store = Store.open(tmp_path / "home", embedder.identity, embedder.dimension)
-    assert ingest([corpus], store, embedder).ok
+    assert ingest([corpus], store, embedder, OPTS).ok
     aid = store.manifest.articles()[0].id
     store.manifest.remove(aid)
     store.manifest.begin(aid)
     store.catch_up()
     assert store.manifest.get(aid) is None and store.manifest.pending() == [aid]
-    report = ingest([corpus], store, embedder)
+    report = ingest([corpus], store, embedder, OPTS)
     assert report.added == 1 and not store.manifest.pending()
     _same_as_clean(store, corpus, tmp_path, embedder)

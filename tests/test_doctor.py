@@ -1,21 +1,21 @@
-"""`newsrag doctor [--fix]` (issue #7): says what is wrong, one line each, and repairs it."""
+"""`newsrag doctor [--fix]`: says what is wrong, one line each, and repairs it."""
 
 from __future__ import annotations
 
 import pytest
 
-from conftest import make_settings
+from conftest import ingest_opts, make_settings
 from ingest import ingest
 from ui.cli import main
-from rag.doctor import diagnose
+from ui.doctor import diagnose
 from core.errors import StoreError
 from core.models import gguf
 from store import Store, collection_name
 
 
 @pytest.fixture
-def home(sample_store):
-    return sample_store.home
+def home(writable_store):
+    return writable_store.home
 
 
 def _doctor(home, embedder, fix=False, **kw):
@@ -33,9 +33,9 @@ def test_cli_doctor_on_a_healthy_store(home, monkeypatch, capsys):
     assert any(line.startswith("ok: embedder embedded:") for line in out)
 
 
-def test_damaged_keyword_index_is_reported_and_rebuilt(sample_store, home, embedder, monkeypatch, capsys):
-    sample_store.keyword.file.write_bytes(b"not an index")
-    assert sample_store.lexical("Kremlin spokesman", 5) == []  # readers go on without keywords
+def test_damaged_keyword_index_is_reported_and_rebuilt(writable_store, home, embedder, monkeypatch, capsys):
+    writable_store.keyword.file.write_bytes(b"not an index")
+    assert writable_store.lexical("Kremlin spokesman", 5) == []  # readers go on without keywords
     found = _doctor(home, embedder)
     assert [p for p in found.problems if p.startswith("keyword index is unreadable")], found.problems
     monkeypatch.setenv("NEWSRAG_HOME", str(home))
@@ -47,29 +47,29 @@ def test_damaged_keyword_index_is_reported_and_rebuilt(sample_store, home, embed
     assert main(["doctor", "--fix"]) == 0
     out = capsys.readouterr().out
     assert "fixed: rebuilt the keyword index" in out and out.strip().endswith("healthy")
-    assert sample_store.lexical("Kremlin spokesman", 5)
+    assert writable_store.lexical("Kremlin spokesman", 5)
 
 
-def test_article_missing_a_chunk_is_removed_and_can_be_reingested(sample_store, home, embedder, corpus):
-    row = next(r for r in sample_store.manifest.articles() if r.n_chunks > 2)
-    sample_store.chunks.delete_ids([f"{row.id}:1"])
+def test_article_missing_a_chunk_is_removed_and_can_be_reingested(writable_store, home, embedder, corpus):
+    row = next(r for r in writable_store.manifest.articles() if r.n_chunks > 2)
+    writable_store.chunks.delete_ids([f"{row.id}:1"])
     found = _doctor(home, embedder)
     assert any(p.startswith(f"article {row.id} ({row.path})") and "1 missing" in p for p in found.problems), found.problems
     fixed = _doctor(home, embedder, fix=True)
     assert not fixed.problems and any(f"removed article {row.id}" in f and f"newsrag ingest {row.path}" in f for f in fixed.fixed)
-    assert sample_store.manifest.get(row.id) is None
-    report = ingest([corpus], sample_store, embedder)
+    assert writable_store.manifest.get(row.id) is None
+    report = ingest([corpus], writable_store, embedder, ingest_opts())
     assert report.added == 1 and not _doctor(home, embedder).problems
 
 
-def test_interrupted_write_is_reported_and_undone(sample_store, home, embedder):
-    aid = sample_store.manifest.articles()[0].id
-    sample_store.manifest.begin(aid)  # as a killed writer leaves it
+def test_interrupted_write_is_reported_and_undone(writable_store, home, embedder):
+    aid = writable_store.manifest.articles()[0].id
+    writable_store.manifest.begin(aid)  # as a killed writer leaves it
     found = _doctor(home, embedder)
     assert any(p.startswith("1 article write(s) interrupted") and aid in p for p in found.problems)
     fixed = _doctor(home, embedder, fix=True)
     assert not fixed.problems and any(f.startswith("undid 1 interrupted") for f in fixed.fixed)
-    assert sample_store.manifest.get(aid) is None and not sample_store.manifest.pending()
+    assert writable_store.manifest.get(aid) is None and not writable_store.manifest.pending()
 
 
 def test_collection_built_by_another_embedder(tmp_path, embedder):
@@ -87,10 +87,28 @@ def test_collection_built_by_another_embedder(tmp_path, embedder):
     Store.open(home, embedder.identity, embedder.dimension)  # usable again
 
 
-def test_doctor_waits_for_no_ingest(sample_store, home, embedder):
-    with sample_store.writer():
-        with pytest.raises(StoreError, match="being written by pid"):
-            _doctor(home, embedder)
+def test_a_read_only_doctor_does_not_wait_for_an_ingest_and_fix_does(writable_store, home, embedder):
+    with writable_store.writer(purpose="an ingest"):
+        found = _doctor(home, embedder)  # read-only: reports what it can, compares nothing in flux
+        assert not found.problems and any("2 articles" in x and "is writing to it" in x for x in found.ok), found.ok
+        fixing = _doctor(home, embedder, fix=True)  # repairs wait for the writer
+        assert [p for p in fixing.problems if "being written by pid" in p and "`newsrag doctor --fix` cannot start" in p], fixing.problems
+
+
+def test_a_read_only_doctor_does_not_hold_up_an_ingest(writable_store, home, embedder, corpus, monkeypatch):
+    """While doctor compares the three parts, an ingest can start (doctor takes no lock)."""
+    from store import audit as real_audit
+
+    started = []
+
+    def audit_with_an_ingest(store):
+        result = real_audit(store)
+        started.append(ingest([corpus], writable_store, embedder, ingest_opts()).ok)  # not refused
+        return result
+
+    monkeypatch.setattr("store.audit", audit_with_an_ingest)
+    found = _doctor(home, embedder)
+    assert started == [True] and not found.problems, found.problems
 
 
 def test_model_file_checks(tmp_path, embedder):

@@ -7,9 +7,9 @@ from dataclasses import replace
 import pytest
 
 from core.errors import ConfigError
-from rag.evaluate.metrics import first_relevant_rank, hits_at, mrr_at, percentile, ranking_summary, ratios
-from rag.evaluate.qa import QARow, contains_answer, from_source, load_qa, score_answer, summarize_qa
-from rag.evaluate.rgb import load_rgb
+from evaluation.metrics import first_relevant_rank, hits_at, mrr_at, percentile, ranking_summary, ratios
+from evaluation.qa import QARow, contains_answer, from_source, load_qa, score_answer, summarize_qa
+from evaluation.rgb import load_rgb
 from core.types import Answer, Citation, Unsupported
 
 # Six queries, results as document ids, relevant sets: the first relevant result sits at
@@ -166,7 +166,7 @@ def write_rgb(path):
 def test_retrieval_eval_end_to_end_beside_the_baseline(tmp_path, embedder):
     from llama_index.core import Settings as LlamaSettings
 
-    from rag.evaluate.retrieval import evaluate_retrieval
+    from evaluation.retrieval import evaluate_retrieval
     from tests.conftest import make_settings
 
     report = evaluate_retrieval(write_rgb(tmp_path / "rgb.json"), make_settings(tmp_path / "home"), embedder)
@@ -195,7 +195,7 @@ def test_cli_eval_retrieval_json(tmp_path, monkeypatch, capsys):
 
 
 def test_qa_eval_on_a_corpus_in_a_temporary_store(tmp_path, embedder, corpus):
-    from rag.evaluate.runner import run_qa
+    from evaluation.runner import run_qa
     from core.models.fake import FakeLLM
     from tests.conftest import make_settings
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from core.models.extractive import ExtractiveLLM
-from rag.evaluate.realtime import is_slice, realtime_markdown, run_realtime
+from evaluation.realtime import is_slice, realtime_markdown, run_realtime
 
 ARTICLES = [
     {"id": "a1", "url": "https://courier.example/2025/03/harbour", "source": "courier.example", "date": "2025-03-02",
@@ -44,11 +44,11 @@ def test_a_realtime_slice_is_scored_as_of_each_question(tmp_path, settings, embe
     assert all(p["date"] <= "2025-03-05" for p in row["passages_given"])
     # without the time features the question of March 2025 reads articles from 2026
     assert off["future_share"] > 0
-    assert "time features on" in realtime_markdown(report) and "time features off" in realtime_markdown(report)
+    assert "time-aware" in realtime_markdown(report) and "timeless" in realtime_markdown(report)
 
 
 def test_a_sample_spreads_over_the_slice_and_retrieval_only_reads_what_the_model_would(tmp_path, settings, embedder):
-    from rag.evaluate.realtime import load_slice
+    from evaluation.realtime import load_slice
 
     folder = tmp_path / "slice"
     folder.mkdir()
@@ -62,7 +62,7 @@ def test_a_sample_spreads_over_the_slice_and_retrieval_only_reads_what_the_model
 
 
 def test_the_reference_counts_questions_whose_own_results_hold_the_answer_by_their_date(tmp_path):
-    from rag.evaluate.realtime import load_slice, own_results_reference
+    from evaluation.realtime import load_slice, own_results_reference
 
     folder = tmp_path / "slice"
     folder.mkdir()

@@ -5,19 +5,23 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
 
+from core.settings import Settings
 from core.types import Passage
-from ingest import IngestOptions, ingest, load_file
+from ingest import ingest, load_file
 from rag.citations import make_citation
-from rag.render import render_answer
-from ui.render import sources_html
+from rag.factory import ingest_options
+from ui.text import render_answer
+from ui.html import sources_html
 
 HOSTILE = "<script>alert('x')</script><img src=y onerror=alert(1)><style>p{color:red}</style>"
 TAG = re.compile(r"<\s*/?\s*[a-zA-Z][^>]*>")
+OPTS = ingest_options(Settings(_env_file=None))
 
 
 def newsletter_html(lead: str) -> str:
@@ -69,7 +73,7 @@ def test_pdf_pages_reach_the_chunks_and_the_citation(tmp_path, store, embedder):
         "Rail links to the terminal carried a third of all containers inland, up from a quarter two years ago." for _ in range(2)
     ]
     pdf = make_pdf(tmp_path / "gdansk.pdf", [page1, page2], title="Port of Gdansk annual report", created="2026-01-15T09:00:00")
-    report = ingest([pdf], store, embedder, IngestOptions(chunk_tokens=40))
+    report = ingest([pdf], store, embedder, replace(OPTS, chunk_tokens=40))
     assert report.added == 1, report.failed
     chunks = all_chunks(store)
     pages = {h.meta["page"] for h in chunks}
@@ -78,9 +82,9 @@ def test_pdf_pages_reach_the_chunks_and_the_citation(tmp_path, store, embedder):
     assert dredging.meta["page"] == 2 and dredging.meta["date"] == "2026-01-15" and dredging.meta["date_source"] == "pdf"
     assert dredging.meta["title"] == "Port of Gdansk annual report"
 
-    from rag.retrieve import Retriever
+    from rag.factory import retriever
 
-    passages = Retriever(store, embedder).retrieve("How deep will the northern channel be dredged?", top_k=4)
+    passages = retriever(Settings(_env_file=None), store, embedder).retrieve("How deep will the northern channel be dredged?", top_k=4)
     p = next(p for p in passages if "17 metres" in p.text)
     assert p.page == 2
     c = make_citation(1, p, "The channel will be dredged to 17 metres.")
@@ -94,7 +98,7 @@ def test_pdf_pages_reach_the_chunks_and_the_citation(tmp_path, store, embedder):
 
 def test_pdf_without_text_is_reported(tmp_path, store, embedder):
     pdf = make_pdf(tmp_path / "scan.pdf", [[""]])
-    report = ingest([pdf], store, embedder)
+    report = ingest([pdf], store, embedder, OPTS)
     assert report.added == 0 and "no text layer" in report.failed[0]["reason"]
 
 
@@ -103,7 +107,7 @@ def test_eml_newsletter_html_body_becomes_clean_text(tmp_path, store, embedder):
     msg = email("Grain exports rise again", "The Morning Brief <brief@news.example.test>", "Tue, 03 Feb 2026 06:30:00 +0100",
                 "Ukraine shipped 4.1 million tonnes of grain in January, the most since the war began, officials in Kyiv said.")
     path.write_bytes(bytes(msg))
-    report = ingest([path], store, embedder)
+    report = ingest([path], store, embedder, OPTS)
     assert report.added == 1, report.failed
     chunks = all_chunks(store)
     text = " ".join(h.text for h in chunks)
@@ -122,7 +126,7 @@ def test_mbox_holds_one_article_per_message(tmp_path, store, embedder):
     ]
     mbox = b"".join(b"From brief@news.example.test Tue Feb  3 06:30:00 2026\n" + bytes(m) + b"\n" for m in msgs)
     (tmp_path / "briefs.mbox").write_bytes(mbox)
-    report = ingest([tmp_path / "briefs.mbox"], store, embedder)
+    report = ingest([tmp_path / "briefs.mbox"], store, embedder, OPTS)
     assert report.added == 2, report.failed
     text = " ".join(h.text for h in all_chunks(store))
     assert "train drivers called off a strike" in text and not TAG.search(text) and "onerror" not in text
@@ -137,7 +141,7 @@ def test_json_record_with_html_body_has_no_tags_in_chunks(tmp_path, store, embed
         + HOSTILE + "<p>Shops said deliveries would move to the early morning, before 11 o'clock.</p>"
     )
     (tmp_path / "ghent.json").write_text(json.dumps({"title": "Ghent closes its centre", "body": body, "date": "2026-02-02", "source": "Ghent Daily"}))
-    report = ingest([tmp_path / "ghent.json"], store, embedder)
+    report = ingest([tmp_path / "ghent.json"], store, embedder, OPTS)
     assert report.added == 1, report.failed
     text = " ".join(h.text for h in all_chunks(store))
     assert "close the city centre to through traffic" in text and "deliveries would move" in text
@@ -159,7 +163,7 @@ def test_json_record_with_html_body_has_no_tags_in_chunks(tmp_path, store, embed
 def test_each_reader_says_where_the_date_came_from(tmp_path, name, content, date, source):
     path = tmp_path / name
     path.write_text(content)
-    [article] = load_file(path, IngestOptions(), [])
+    [article] = load_file(path, OPTS, [])
     assert (article.date, article.date_source) == (date, source)
 
 
@@ -169,7 +173,7 @@ def test_file_mtime_is_never_the_date(tmp_path):
     path = tmp_path / "old.txt"
     path.write_text("Split harbour reopens\n\nThe harbour of Split reopened on Monday after a storm.\n")
     os.utime(path, (1_700_000_000, 1_700_000_000))
-    assert load_file(path, IngestOptions(), [])[0].date == ""
+    assert load_file(path, OPTS, [])[0].date == ""
 
 
 def test_passage_page_defaults_to_zero():

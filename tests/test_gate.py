@@ -2,7 +2,7 @@
 
 from core.types import Passage
 from rag.gate import relevance_gate
-from rag.verify import common_words
+from core.names import common_words
 
 
 def _passage(text: str, dense: float = 0.6) -> Passage:

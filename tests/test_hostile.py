@@ -1,4 +1,4 @@
-"""Hostile inputs (issue #7): every file is ingested (its encoding detected) or
+"""Hostile inputs: every file is ingested (its encoding detected) or
 reported with a one-line reason; never a traceback, never a hang."""
 
 from __future__ import annotations
@@ -9,19 +9,22 @@ import json
 import os
 import random
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from ingest import IngestOptions, ingest
+from core.settings import Settings
+from ingest import ingest
 from ingest.decode import detect
 from ingest.files import os_reason
 from ingest.pipeline import MAX_PARAGRAPH, token_counter
 from ui.cli import main
 from rag.engine import Engine
+from rag.factory import ingest_options
 from core.errors import IngestError
 
-OPTS = IngestOptions(max_file_bytes=4 * 1024 * 1024, max_article_chars=8_000)  # small limits keep the test quick
+OPTS = replace(ingest_options(Settings(_env_file=None)), max_file_bytes=4 * 1024 * 1024, max_article_chars=8_000)  # small limits keep the test quick
 RUN_LIMIT = 300  # seconds: a hang guard, not a timing assertion
 
 
@@ -74,6 +77,9 @@ def build_corpus(root: Path) -> dict[str, str]:
     put("nav_only.html", "<html><body><nav><a>Home</a> | <a>Sport</a></nav><script>var x = 1;</script></body></html>", "no article text")
     put("page.html", f"<html><head><title>Ferry strike in Split</title></head><body><article><h1>Ferry strike in Split</h1><p>{story('Split', 'Ferry strike')}</p></article></body></html>", "ok")
     put("images.md", "# A page\n\n" + "![" * 200_000, "no article text")
+    paragraphs = "".join(f"<p>{p}</p>" for p in story("Braga", "Pier closure").split("\n\n")[2:])
+    deep = "<div>" * 5000 + paragraphs + "</div>" * 5000  # deeper than lxml builds trees (255)
+    put("deep_divs.html", f"<html><head><title>Pier closure in Braga</title></head><body>{deep}</body></html>", "ok")
     put("notes.docx", b"PK\x03\x04", "unsupported file type '.docx'")
     put("README", "no extension here", "unsupported file type '(none)'")
     put(".hidden.txt", story("Nowhere", "Hidden file"), "skipped")
@@ -144,6 +150,7 @@ def test_hostile_corpus_every_file_ingested_or_reported(tmp_path, store, embedde
         ("Is the port of Gdansk reopening?", "Gdansk"),
         ("What did the council of Porto say?", "Porto"),
         ("When does the ferry strike in Split end?", "Split"),
+        ("What did the council of Braga say about the pier closure?", "Braga"),
     ]:
         answer = engine.answer(question)
         assert not answer.error and city in answer.passages[0].text, (question, answer.passages[:1])
@@ -189,3 +196,36 @@ def test_unreadable_file_reason(tmp_path):
     """As root (as these tests run) chmod 000 cannot make a file unreadable; the reason is checked here."""
     e = PermissionError(errno.EACCES, "Permission denied", str(tmp_path / "x.txt"))
     assert os_reason(e, tmp_path / "x.txt") == "permission denied: make the file readable (chmod +r) or leave it out"
+
+
+def test_html_nested_thousands_deep_keeps_its_paragraph(tmp_path, store, embedder):
+    page = tmp_path / "deep.html"
+    text = "The harbour authority of Braga said on Tuesday that the old pier will stay closed until its pillars are repaired."
+    page.write_text("<html><head><title>Pier stays closed</title></head><body>" + "<div>" * 5000 + f"<p>{text}</p>" + "</div>" * 5000 + "</body></html>")
+    report = ingest([page], store, embedder, OPTS)
+    assert report.added == 1, report.failed
+    row = store.manifest.articles()[0]
+    assert row.title == "Pier stays closed" and text in " ".join(h.text for h in store.chunks.all())
+    assert any("5002 levels deep" in w["reason"] and "read as plain text" in w["reason"] for w in report.warnings), report.warnings
+    shallow = tmp_path / "nav.html"  # a shallow page trafilatura finds nothing in is still no article
+    shallow.write_text("<html><body><nav><a>Home</a> | <a>Sport</a> | <a>Weather</a> | <a>Culture and the arts</a></nav></body></html>")
+    assert "no article text" in ingest([shallow], store, embedder, OPTS).failed[0]["reason"]
+
+
+def test_a_path_named_twice_is_ingested_and_reported_once(tmp_path, store, embedder, monkeypatch, capsys):
+    folder = tmp_path / "news"
+    folder.mkdir()
+    (folder / "a.txt").write_text(story("Lyon", "Tram strike"))
+    (folder / "b.txt").write_text(story("Nantes", "Bridge repair"))
+    a = folder / "a.txt"
+    report = ingest([a, a], store, embedder, OPTS)
+    assert (report.added, report.unchanged, report.failed) == (1, 0, [])
+    report = ingest([folder, a, folder / ".." / "news" / "b.txt"], store, embedder, OPTS)  # a folder and files in it
+    assert (report.added, report.unchanged, report.failed) == (1, 1, [])
+    report = ingest([tmp_path / "gone.txt", tmp_path / "gone.txt"], store, embedder, OPTS)
+    assert report.failed == [{"path": str(tmp_path / "gone.txt"), "reason": "no such file or folder"}]
+
+    monkeypatch.setenv("NEWSRAG_HOME", str(store.home))
+    monkeypatch.chdir(tmp_path)
+    assert main(["ingest", str(a), str(a)]) == 0
+    assert "added 0, updated 0, unchanged 1, removed 0, failed 0" in capsys.readouterr().out

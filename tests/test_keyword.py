@@ -106,15 +106,15 @@ def test_fingerprint_is_order_free_and_sees_versions():
     assert np.uint64(int(fingerprint([]), 16)) == 0
 
 
-def test_an_index_of_an_older_format_is_rebuilt_before_answering(sample_store, embedder, settings):
+def test_an_index_of_an_older_format_is_rebuilt_before_answering(writable_store, embedder, settings):
     """A store whose keyword index predates this newsrag (or was deleted) gets keyword hits again on the first open."""
     from rag.engine import Engine
     from store import Store
 
-    sample_store.keyword.remove_files()
-    (sample_store.keyword.folder).mkdir(parents=True, exist_ok=True)
-    (sample_store.keyword.folder / "bm25.pkl").write_bytes(b"an older pickled index")
-    fresh = Store.open(sample_store.home, embedder.identity, embedder.dimension)
+    writable_store.keyword.remove_files()
+    (writable_store.keyword.folder).mkdir(parents=True, exist_ok=True)
+    (writable_store.keyword.folder / "bm25.pkl").write_bytes(b"an older pickled index")
+    fresh = Store.open(writable_store.home, embedder.identity, embedder.dimension)
     assert not fresh.lexical("Peskov", 3)
-    engine = Engine.from_settings(settings.model_copy(update={"home": sample_store.home, "llm": "extractive"}), embedder=embedder)
+    engine = Engine.from_settings(settings.model_copy(update={"home": writable_store.home, "llm": "extractive"}), embedder=embedder)
     assert engine.store.lexical("Peskov", 3)

@@ -1,3 +1,5 @@
+import pytest
+
 from core.text import sentence_spans
 from ingest.chunking import chunk_article
 from ingest.metadata import parse_plain
@@ -71,3 +73,39 @@ def test_a_short_article_counted_whole_chunks_as_counted_by_sentence(embedder, m
             by_sentence = chunking.chunk_article(a, embedder.count_tokens, budget, 1)
             monkeypatch.undo()
             assert whole == by_sentence, (budget, text)
+
+
+
+@pytest.mark.parametrize("lead, day", [
+    ("RIVERSIDE, Jan. 12, 2026 — The city council voted on Monday to raise water rates by 8 percent, citing the drought.", "2026-01-12"),
+    ("RIVERSIDE, Calif., January 12, 2026 (AP) - The city council voted on Monday to raise water rates by 8 percent.", "2026-01-12"),
+    ("SAN JUAN, Puerto Rico, Tuesday, Sept. 3, 2025 – Crews restored power to most of the island after the storm.", "2025-09-03"),
+])
+def test_a_dateline_opening_the_body_is_the_date(lead, day):
+    text = f"Council raises water rates\n\n{lead}\n\nThe vote was 5 to 2, and the new rates start in March."
+    a = parse_plain(text, "rates.txt")
+    assert (a.date, a.date_source) == (day, "dateline")
+    assert a.title == "Council raises water rates" and a.body_text.startswith(lead)  # the lead stays the body's first paragraph
+
+
+def test_a_dateline_without_a_headline_is_not_the_title():
+    a = parse_plain("LISBON, Feb. 2, 2026 — Ferries stopped.\n\nThe strike ended on Friday after nine days of talks.", "x.txt")
+    assert a.date == "2026-02-02" and a.title_guessed
+
+
+def test_a_place_and_agency_without_a_date_is_no_date():
+    a = parse_plain("Rates rise\n\nWASHINGTON (AP) — The council voted on Monday to raise the water rates again.", "x.txt")
+    assert a.date == ""
+
+
+def test_an_ingested_dateline_is_the_stored_date(tmp_path, store, embedder):
+    from conftest import ingest_opts
+    from ingest import ingest
+
+    (tmp_path / "rates.txt").write_text(
+        "Council raises water rates\n\nRIVERSIDE, Jan. 12, 2026 — The city council voted on Monday to raise water rates by 8 percent, "
+        "citing the cost of the drought and of repairs to the old pipes under downtown streets.\n"
+    )
+    assert ingest([tmp_path / "rates.txt"], store, embedder, ingest_opts()).added == 1
+    assert store.manifest.articles()[0].date == "2026-01-12"
+    assert {h.meta.get("date_source") for h in store.chunks.all()} == {"dateline"}

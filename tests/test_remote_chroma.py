@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import make_settings
+from conftest import ingest_opts, make_settings
 from ingest import ingest
-from rag.doctor import diagnose
+from ui.doctor import diagnose
 from rag.engine import Engine
 from tests.servers import free_port
 from store import Store
@@ -59,7 +59,7 @@ def chroma_url(tmp_path):
 
 def test_one_home_ingests_another_answers(tmp_path, chroma_url, embedder, corpus, fake_llm):
     writer = Store.open(tmp_path / "a", embedder.identity, embedder.dimension, chroma_url=chroma_url)
-    first = ingest([corpus], writer, embedder)
+    first = ingest([corpus], writer, embedder, ingest_opts())
     assert first.ok and first.added == 2
     chunks = writer.chunks.count()
 
@@ -78,13 +78,13 @@ def test_one_home_ingests_another_answers(tmp_path, chroma_url, embedder, corpus
     assert writer.chunks.count() == chunks
 
     # The writer's next ingest of the same files adds nothing.
-    again = ingest([corpus], writer, embedder)
+    again = ingest([corpus], writer, embedder, ingest_opts())
     assert (again.added, again.updated, again.unchanged) == (0, 0, 2) and writer.chunks.count() == chunks
 
 
 def test_doctor_adopts_whole_articles_and_removes_only_broken_ones(tmp_path, chroma_url, embedder, corpus):
     writer = Store.open(tmp_path / "a", embedder.identity, embedder.dimension, chroma_url=chroma_url)
-    assert ingest([corpus], writer, embedder).ok
+    assert ingest([corpus], writer, embedder, ingest_opts()).ok
     broken = writer.manifest.articles()[0]
     writer.chunks.delete_ids([f"{broken.id}:0"])  # one article loses a chunk on the server
 

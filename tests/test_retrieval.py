@@ -6,9 +6,11 @@ import numpy as np
 
 from core.text import number_tokens, tokenize
 from ingest import ingest, remove
-from rag.retrieve import RetrievalConfig, Retriever
+from core.settings import defaults
+from rag.factory import retriever
 from rag.stages import overlap as _jaccard, shingles as _shingles
 from store import Store
+from conftest import ingest_opts
 
 ARTICLE = """Harbour bridge reopens after storm repairs
 
@@ -28,13 +30,13 @@ def keyword_ids_match_chroma(store):
 
 
 def test_keyword_index_follows_reingest_and_removal(store, embedder, corpus, tmp_path):
-    ingest([corpus], store, embedder)
+    ingest([corpus], store, embedder, ingest_opts())
     assert keyword_ids_match_chroma(store)
     path = corpus / "000_e99bd238092f2c2c.txt"
     assert store.lexical("Telegram Interior Ministry", 3)
     # re-ingest a changed file: the old words leave the keyword index, the new ones enter it
     path.write_text(path.read_text().replace("Telegram", "Zorblatt"))
-    ingest([corpus], store, embedder)
+    ingest([corpus], store, embedder, ingest_opts())
     assert keyword_ids_match_chroma(store)
     hit_ids = [cid for cid, _ in store.lexical("Zorblatt", 5)]
     assert hit_ids and all(cid in {h.chunk_id for h in store.chunks.all()} for cid in hit_ids)
@@ -48,14 +50,14 @@ def test_keyword_index_follows_reingest_and_removal(store, embedder, corpus, tmp
     assert keyword_ids_match_chroma(store)
     assert not any(cid.startswith(aid) for cid in store.keyword.ids())
     assert not store.lexical("Zorblatt", 5)
-    passages = Retriever(store, embedder).retrieve("Which ministry reported on Zorblatt?", 4)
+    passages = retriever(defaults(), store, embedder).retrieve("Which ministry reported on Zorblatt?", 4)
     assert passages and all(p.article_id != aid for p in passages)
 
 
 def test_header_is_embedded_and_keyword_indexed_but_not_quoted(store, embedder, tmp_path):
     (tmp_path / "a").mkdir()
     (tmp_path / "a" / "bridge.txt").write_text(ARTICLE)
-    ingest([tmp_path / "a"], store, embedder)
+    ingest([tmp_path / "a"], store, embedder, ingest_opts())
     hits = store.chunks.all()
     assert hits and all("Coastal Herald" not in h.text and "Harbour bridge reopens" not in h.text for h in hits)
     # "Herald" is only in the header: the keyword index finds every chunk through it
@@ -67,7 +69,7 @@ def test_header_is_embedded_and_keyword_indexed_but_not_quoted(store, embedder, 
     alone = np.array(embedder.get_text_embedding(hits[0].text))
     assert float(np.dot(got, with_header)) > 0.999 > float(np.dot(got, alone))
     # and passages handed to the LLM quote the article only
-    (p,) = Retriever(store, embedder).retrieve("How many steel cables were replaced?", 1)
+    (p,) = retriever(defaults(), store, embedder).retrieve("How many steel cables were replaced?", 1)
     assert p.title == "Harbour bridge reopens after storm repairs" and p.source == "The Coastal Herald"
     assert "Coastal Herald" not in p.text and "forty steel cables" in p.text
 
@@ -81,15 +83,15 @@ def test_syndicated_copies_do_not_fill_the_top_k(store, embedder, tmp_path):
         text = body if i != 2 else body.replace("on Monday", "on Monday morning")
         (folder / f"copy{i}.txt").write_text(f"Harbour bridge reopens\n\nBy Staff, {outlet}\nMarch {3 + i}, 2025\n\n{text}")
     (folder / "other.txt").write_text("City council approves budget\n\nThe council approved a budget for parks and bridges on Tuesday.\n")
-    ingest([folder], store, embedder)
+    ingest([folder], store, embedder, ingest_opts())
     question = "When did the harbour bridge reopen after the storm repairs?"
-    collapsed = Retriever(store, embedder, RetrievalConfig(top_k=4)).retrieve(question)
+    collapsed = retriever(defaults(top_k=4), store, embedder).retrieve(question)
     texts = [_shingles(p.text) for p in collapsed]
     assert all(_jaccard(a, b) < 0.8 for i, a in enumerate(texts) for b in texts[i + 1 :])
     assert len({p.article_id for p in collapsed}) == len(collapsed)
     assert any("City council" in p.text or "council approved" in p.text for p in collapsed)
     # without the collapse the copies would take every slot: the test above can fail
-    flooded = Retriever(store, embedder, RetrievalConfig(top_k=4, dedupe_jaccard=1.01)).retrieve(question)
+    flooded = retriever(defaults(top_k=4, dedupe_jaccard=1.01), store, embedder).retrieve(question)
     assert all("harbour bridge reopened" in p.text for p in flooded)
 
 
@@ -101,11 +103,11 @@ def test_numbers_asked_about_are_preferred(store, embedder, tmp_path):
         "who won the Springfield chess open final.\n"
     )
     (folder / "b.txt").write_text("Library tournament results\n\nAlice Moreau finished first at the 2019 tournament held at the Springfield library.\n")
-    ingest([folder], store, embedder)
+    ingest([folder], store, embedder, ingest_opts())
     question = "Who won the Springfield chess open in 2019?"
-    plain = Retriever(store, embedder, RetrievalConfig(number_boost=0)).retrieve(question, 2)
+    plain = retriever(defaults(number_boost=0), store, embedder).retrieve(question, 2)
     assert "Bob Jones" in plain[0].text  # on words alone, the echo of the question wins
-    (best, _) = Retriever(store, embedder).retrieve(question, 2)
+    (best, _) = retriever(defaults(), store, embedder).retrieve(question, 2)
     assert "Alice Moreau" in best.text and best.dense_rank is not None and best.keyword_rank is not None
 
 
@@ -116,7 +118,7 @@ def test_number_tokens():
 
 
 def test_passages_keep_every_score_that_ranked_them(sample_store, embedder):
-    passages = Retriever(sample_store, embedder).retrieve("Who is the Kremlin spokesman quoted about the Abu Dhabi meetings?", 4)
+    passages = retriever(defaults(), sample_store, embedder).retrieve("Who is the Kremlin spokesman quoted about the Abu Dhabi meetings?", 4)
     assert [p.n for p in passages] == [1, 2, 3, 4]
     assert all(p.score > 0 and (p.dense_rank or p.keyword_rank) for p in passages)
     assert passages == sorted(passages, key=lambda p: -p.score)

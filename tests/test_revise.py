@@ -5,11 +5,12 @@ import json
 
 import pytest
 
+from core.settings import defaults
 from rag.engine import Engine
 from core.errors import BackendError
-from rag.render import render_answer
+from ui.text import render_answer
 from core.types import Answer
-from ui.render import answer_html
+from ui.html import answer_html
 
 TROOPS = "Will American troops be sent to enforce a peace deal?"
 NO_TROOPS = "there will be no American troops"
@@ -85,7 +86,7 @@ def test_a_supported_answer_is_not_asked_again(engine, fake_llm):
 def test_revise_off_keeps_one_call(sample_store, embedder, fake_llm):
     fake_llm.queue(DRAFT)
     fake_llm.default = no_troops
-    a = Engine(sample_store, embedder, fake_llm, revise=False).answer(TROOPS)
+    a = Engine(sample_store, embedder, fake_llm, settings=defaults(revise=False)).answer(TROOPS)
     assert a.text.startswith("Yes,") and len(a.unsupported) == 1 and a.revision is None and len(fake_llm.requests) == 1
 
 
@@ -118,8 +119,8 @@ def test_the_extractive_backend_offers_no_second_try():
 
 
 def test_the_qa_report_lists_second_tries(engine, fake_llm):
-    from rag.evaluate.qa import QARow, score_answer, summarize_qa
-    from rag.evaluate.report import qa_markdown
+    from evaluation.qa import QARow, score_answer, summarize_qa
+    from evaluation.report import qa_markdown
 
     fake_llm.queue(DRAFT)
     fake_llm.default = no_troops

@@ -7,7 +7,9 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported
 
 from types import SimpleNamespace
 
+import httpx
 import pytest
+from gradio_client.exceptions import AppError
 
 from conftest import make_settings
 from core.errors import ConfigError
@@ -44,16 +46,16 @@ def zebra(tmp_path):
     return path
 
 
-def test_the_handlers_refuse_a_reader_and_let_an_editor(sample_store, embedder, fake_llm, tmp_path, zebra):
+def test_the_handlers_refuse_a_reader_and_let_an_editor(writable_store, embedder, fake_llm, tmp_path, zebra):
     from ui.handlers import Page
 
-    page = Page(Engine(sample_store, embedder, fake_llm), make_settings(tmp_path / "home", auth=USERS))
-    before = [a.id for a in sample_store.manifest.articles()]
+    page = Page(Engine(writable_store, embedder, fake_llm), make_settings(tmp_path / "home", auth=USERS))
+    before = [a.id for a in writable_store.manifest.articles()]
     report, summary, *_ = page.add_files([str(zebra)], user="bob")
     assert "Only editors can add or remove articles; bob is a reader" in report and "2 articles" in summary
     report, *_ = page.remove_article(before[0], user="bob")
     assert "Only editors" in report
-    assert [a.id for a in sample_store.manifest.articles()] == before, "nothing changed"
+    assert [a.id for a in writable_store.manifest.articles()] == before, "nothing changed"
 
     report, summary, *_ = page.add_files([str(zebra)], user="alice")
     assert "Added 1" in report and "3 articles" in summary
@@ -63,18 +65,21 @@ def test_the_handlers_refuse_a_reader_and_let_an_editor(sample_store, embedder, 
     assert all(c["visible"] is False for c in controls) and all(c["visible"] for c in page.editor_controls("alice"))
 
 
-def test_a_direct_api_call_by_a_reader_is_refused_by_the_server(sample_store, embedder, fake_llm, tmp_path, zebra):
+def test_a_direct_api_call_by_a_reader_is_refused_by_the_server(writable_store, embedder, fake_llm, tmp_path, zebra):
     from gradio_client import Client, handle_file
 
     settings = make_settings(tmp_path / "home", auth=USERS)
-    with running(Engine(sample_store, embedder, fake_llm), settings) as url:
-        ids = [a.id for a in sample_store.manifest.articles()]
+    with running(Engine(writable_store, embedder, fake_llm), settings) as url:
+        ids = [a.id for a in writable_store.manifest.articles()]
         bob = Client(url, auth=("bob", "b-pass"), verbose=False)
-        report, summary, *_ = bob.predict([handle_file(zebra)], api_name="/add_files")
-        assert "Only editors" in report and "2 articles" in summary
-        report, summary, *_ = bob.predict(ids[0], api_name="/remove")
-        assert "Only editors" in report and "2 articles" in summary
-        assert [a.id for a in sample_store.manifest.articles()] == ids
+        with pytest.raises(httpx.HTTPStatusError, match="403"):  # refused before any file is written
+            bob.predict([handle_file(zebra)], api_name="/add_files")
+        try:  # refused server-side: the handler's message, or Gradio's own check of the reader's empty article list
+            report, summary, *_ = bob.predict(ids[0], api_name="/remove")
+            assert "Only editors" in report and "2 articles" in summary
+        except AppError as e:
+            assert "not in the list of choices" in str(e)
+        assert [a.id for a in writable_store.manifest.articles()] == ids
 
         alice = Client(url, auth=("alice", "a-pass"), verbose=False)
         report, summary, *_ = alice.predict([handle_file(zebra)], api_name="/add_files")
@@ -89,8 +94,11 @@ def test_a_read_only_page_refuses_everyone(sample_store, embedder, fake_llm, tmp
     settings = make_settings(tmp_path / "home", readonly=True)
     with running(Engine(sample_store, embedder, fake_llm), settings) as url:
         client = Client(url, verbose=False)
-        report, *_ = client.predict([handle_file(zebra)], api_name="/add_files")
-        assert "read-only (NEWSRAG_READONLY)" in report
-        report, *_ = client.predict(sample_store.manifest.articles()[0].id, api_name="/remove")
-        assert "read-only" in report
+        with pytest.raises(httpx.HTTPStatusError, match="403"):  # refused before any file is written
+            client.predict([handle_file(zebra)], api_name="/add_files")
+        try:
+            report, *_ = client.predict(sample_store.manifest.articles()[0].id, api_name="/remove")
+            assert "read-only" in report
+        except AppError as e:
+            assert "not in the list of choices" in str(e)
     assert len(sample_store.manifest.articles()) == 2

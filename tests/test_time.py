@@ -1,6 +1,6 @@
 """News in time: time words resolved against the as-of date, the as-of limit,
 filters pushed down to the store, the recency prior, the freshness line, and
-copies of one story collapsed (issue #13), on a tiny dated corpus."""
+copies of one story collapsed, on a tiny dated corpus."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 from core.filters import Filter, day_number
 from rag.engine import Engine
 from rag.when import resolve
+from conftest import ingest_opts
 
 AS_OF = date(2026, 1, 7)  # a Wednesday
 
@@ -81,7 +82,7 @@ def dated(tmp_path, store, embedder):
     folder = tmp_path / "dated"
     folder.mkdir()
     (folder / "news.jsonl").write_text("\n".join(json.dumps(a) for a in (OLD, NEW, WIRE)) + "\n")
-    report = ingest([folder], store, embedder)
+    report = ingest([folder], store, embedder, ingest_opts())
     assert report.ok and report.added == 3, report.failed
     return store
 

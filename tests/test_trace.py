@@ -52,10 +52,10 @@ def _cli_env(monkeypatch, tmp_path, sample_store):
     monkeypatch.setenv("NEWSRAG_LLM", "fake")
 
 
-def test_cli_ask_trace_and_json(monkeypatch, tmp_path, sample_store, capsys):
+def test_cli_ask_trace_and_json(monkeypatch, tmp_path, writable_store, capsys):
     from ui.cli import main
 
-    _cli_env(monkeypatch, tmp_path, sample_store)
+    _cli_env(monkeypatch, tmp_path, writable_store)
     assert main(["ask", QUESTION, "--trace"]) == 0
     out = capsys.readouterr().out
     assert "Trace:" in out and f"standalone query  {QUESTION}" in out and "prompt tokens" in out

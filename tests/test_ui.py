@@ -66,6 +66,14 @@ def page(sample_store, embedder, fake_llm, settings):
         yield url
 
 
+@pytest.fixture
+def editable_page(writable_store, embedder, fake_llm, settings):
+    """As `page`, over a store of the test's own: its uploads and removals change it."""
+    fake_llm.default = replies
+    with running(Engine(writable_store, embedder, fake_llm), settings) as url:
+        yield url
+
+
 def message_text(message: dict) -> str:
     """Gradio 6 gives a message's content as typed parts."""
     content = message["content"]
@@ -149,14 +157,14 @@ def test_a_failing_backend_shows_its_message_and_the_passages(backend, message, 
     assert plain.startswith("The model could not answer:") and message in plain
 
 
-def test_upload_is_checked_ingested_listed_answerable_and_removable(page, tmp_path, settings):
+def test_upload_is_checked_ingested_listed_answerable_and_removable(editable_page, tmp_path, settings):
     from gradio_client import Client, handle_file
 
     good = tmp_path / "Zebra crossings (draft).txt"
     good.write_text(ARTICLE)
     bad = tmp_path / "payload.exe"
     bad.write_text("MZ not an article")
-    client = Client(page, verbose=False)
+    client = Client(editable_page, verbose=False)
     report, summary, table, pick, examples, status = client.predict([handle_file(good), handle_file(bad)], api_name="/add_files")
     assert "Added 1," in report and "failed 1" in report
     assert "payload.exe" in report and "not an article file" in report
@@ -256,7 +264,7 @@ def passage(n=1, text="Peskov said Wednesday that the talks went well. They will
 
 
 def test_render_escapes_article_text_and_styles_each_kind_of_answer():
-    from ui.render import answer_html, plain_text, sources_html, trace_html
+    from ui.html import answer_html, plain_text, sources_html, trace_html
 
     p = passage(text="<script>alert(1)</script> Peskov said Wednesday that the talks went well.")
     quote = "Peskov said Wednesday that the talks went well."

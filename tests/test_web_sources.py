@@ -4,22 +4,37 @@
 feeds' dates, reports every failure with its reason and exits 1; `newsrag update` after
 a feed gains one entry adds exactly one article, asking with the ETag it was given;
 `newsrag ask` (extractive backend, no model) then cites the new article's URL.
+
+The site is on 127.0.0.1, a loopback address URL ingest refuses by default: these tests
+allow it as a user would (NEWSRAG_FETCH_ALLOW=127.0.0.1, or `fetch_allow` in Settings),
+and one shows the same URLs refused without it (tests/test_fetch_guard.py has the rest).
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
 from core.errors import IngestError
-from ingest.web import FetchLimits, fetch
+from ingest.web import fetch
 from tests.servers import NewsSite
 from ui.cli import main
+from conftest import ingest_opts, make_settings
 
 pytestmark = pytest.mark.integration
 
 OUTLET = "Harbour Times"
+ALLOW = "127.0.0.1"  # where the test site listens
+
+
+def allowed_opts():
+    """Ingest options from the Settings defaults, with the test site's address allowed."""
+    from core.settings import Settings
+    from rag.factory import ingest_options
+
+    return ingest_options(Settings(_env_file=None, fetch_allow=ALLOW))
 
 
 def article_page(title: str, *paragraphs: str, extra_head: str = "") -> str:
@@ -89,6 +104,7 @@ def cli_env(tmp_path, monkeypatch):
     monkeypatch.setenv("NEWSRAG_FETCH_TIMEOUT", "3")
     monkeypatch.setenv("NEWSRAG_FETCH_MAX_MB", "0.05")
     monkeypatch.setenv("NEWSRAG_LLM", "extractive")
+    monkeypatch.setenv("NEWSRAG_FETCH_ALLOW", ALLOW)
     return tmp_path
 
 
@@ -126,6 +142,21 @@ def test_feeds_and_pages_by_url_with_failures_reported(site, cli_env, capsys):
     assert code == 0 and again["added"] == 0 and again["unchanged"] == 2
 
 
+def test_the_same_urls_are_refused_by_default(site, cli_env, capsys, monkeypatch):
+    monkeypatch.delenv("NEWSRAG_FETCH_ALLOW")
+    urls = [site.url("/rss.xml"), site.url("/atom.xml"), site.url("/news/strike.html")]
+    code, report = run_json(capsys, "ingest", *urls, "--json")
+    assert code == 1 and report["added"] == 0
+    assert {f["path"]: f["reason"] for f in report["failed"]} == {
+        u: f"refused {u}: it resolves to 127.0.0.1, a loopback address; to fetch from it set NEWSRAG_FETCH_ALLOW=127.0.0.1" for u in urls
+    }
+    assert site.seen == []  # refused before connecting
+    assert main(["feeds", "add", site.url("/rss.xml")]) == 0
+    capsys.readouterr()
+    code, polled = run_json(capsys, "update", "--json")
+    assert code == 1 and polled["added"] == 0 and polled["failed"][0]["reason"].startswith(f"refused {site.url('/rss.xml')}: ")
+
+
 def test_update_takes_in_only_the_new_entry_and_ask_cites_it(site, cli_env, capsys):
     feed = site.url("/rss.xml")
     assert main(["feeds", "add", feed]) == 0 and "added" in capsys.readouterr().out
@@ -158,7 +189,7 @@ def test_update_takes_in_only_the_new_entry_and_ask_cites_it(site, cli_env, caps
 
 
 def test_fetch_reasons(site):
-    limits = FetchLimits(timeout=3, max_bytes=50_000)
+    limits = replace(allowed_opts().fetch, timeout=3, max_bytes=50_000)
     for url, why in (
         ("http://no-such-host.invalid/", "DNS"),
         ("ftp://example.test/x", "not an http(s) URL"),
@@ -172,6 +203,8 @@ def test_fetch_reasons(site):
         assert str(e.value).startswith(why), (url, str(e.value))
     r = fetch(site.url("/news/strike.html"), limits)
     assert r.status == 200 and r.content_type == "text/html" and b"Rotterdam" in r.data and r.etag
+    with pytest.raises(IngestError, match="^refused .*NEWSRAG_FETCH_ALLOW=127.0.0.1$"):
+        fetch(site.url("/news/strike.html"), ingest_opts().fetch)  # the default: loopback refused
 
 
 def test_dates_of_pages_say_where_they_came_from(site, tmp_path, store, embedder):
@@ -185,19 +218,19 @@ def test_dates_of_pages_say_where_they_came_from(site, tmp_path, store, embedder
         "html-meta": site.put("/a.html", meta),
         "url": site.put("/2026/01/21/harbour-fees.html", dated.replace("Harbour fees rise", "Harbour fees rise again")),
     }
-    report = ingest(list(urls.values()), store, embedder)
+    report = ingest(list(urls.values()), store, embedder, allowed_opts())
     assert report.added == 2, report.failed
     got = {h.meta["url"]: (h.meta["date"], h.meta["date_source"]) for h in store.chunks.all()}
     assert got[urls["html-meta"]] == ("2026-01-20", "html-meta")
     assert got[urls["url"]] == ("2026-01-21", "url")
 
 
-def test_the_corpus_tab_takes_urls(site, store, embedder, settings):
+def test_the_corpus_tab_takes_urls(site, store, embedder, tmp_path):
     from rag.engine import Engine
     from core.models.fake import FakeLLM
     from ui.handlers import Page
 
-    page = Page(Engine(store, embedder, FakeLLM()), settings)
+    page = Page(Engine(store, embedder, FakeLLM()), make_settings(tmp_path / "home", fetch_allow=ALLOW))
     report, summary, table, *_ = page.add_urls(f"{site.url('/news/strike.html')}\n{site.url('/atom.xml')}\nfile:///etc/passwd {site.url('/missing.html')}")
     assert "Added 2," in report and "failed 2" in report
     assert "not an http(s) URL" in report and "HTTP 404" in report
@@ -216,7 +249,7 @@ def test_feed_file_with_full_text_entries_needs_no_fetch(tmp_path, store, embedd
         "<item><title>Third ferry launched</title><link>https://baltic.example.test/ferry</link><pubDate>Sat, 07 Feb 2026 12:00:00 GMT</pubDate>"
         f"<content:encoded><![CDATA[<p>{story}</p><script>alert(1)</script>]]></content:encoded></item></channel></rss>"
     )
-    report = ingest([feed], store, embedder)  # the link is not fetched: nothing listens there
+    report = ingest([feed], store, embedder, ingest_opts())  # the link is not fetched: nothing listens there
     assert report.added == 1 and not report.failed, report
     [row] = store.manifest.articles()
     assert (row.title, row.source, row.date, row.url) == ("Third ferry launched", "Baltic Wire", "2026-02-07", "https://baltic.example.test/ferry")

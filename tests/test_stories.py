@@ -1,0 +1,177 @@
+"""Stories: articles about one developing event join one story at ingest, and a question about how
+it developed is answered as dated, cited events, with what changed and who says what.
+
+The corpus: one flood story over three weeks from two outlets (the death toll moves from 12 in
+week 1 to 19 in week 3) and one unrelated council story.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from conftest import ingest_opts
+from core.filters import Filter
+from core.models.fake import FakeLLM
+from ingest import ingest
+from rag.engine import Engine
+from rag.timeline import asks_for_a_story
+
+AS_OF = date(2026, 3, 20)
+ARTICLES = {
+    "w1-gazette.txt": ("Riverside floods kill 12 as river bursts its banks", "Riverside Gazette", "March 2, 2026",
+                       "Floods in Riverside have killed 12 people after the Alder river burst its banks, officials said on Monday. "
+                       "Rescue teams worked through the night in the flooded eastern districts of Riverside. "
+                       "Hundreds of homes near the river were evacuated as the water rose."),
+    "w1-herald.txt": ("Flood waters sweep through Riverside", "Valley Herald", "March 3, 2026",
+                      "Flood waters swept through Riverside after the Alder river burst its banks, and officials said 12 people "
+                      "have died. Schools in the eastern districts of Riverside stayed closed. Volunteers filled sandbags."),
+    "w2-herald.txt": ("Riverside begins clearing debris as flood waters recede", "Valley Herald", "March 10, 2026",
+                      "Riverside began clearing debris from the flooded eastern districts as the Alder river receded on Tuesday. "
+                      "Engineers inspected the damaged Alder river embankment and said repairs would take months. "
+                      "Families returned to homes that the floods had filled with mud."),
+    "w3-gazette.txt": ("Riverside flood death toll rises to 19", "Riverside Gazette", "March 16, 2026",
+                       "The death toll from the Riverside floods rose to 19 people, the governor said on Monday, after searchers "
+                       "found more victims near the Alder river. The governor promised money to rebuild the river embankment. "
+                       "Riverside held a memorial for the flood victims."),
+    "council.txt": ("City council approves new library budget", "Valley Herald", "March 11, 2026",
+                    "The city council approved a budget for the new central library on Wednesday. The library will open next "
+                    "year with longer hours, the mayor said. Council members praised the architects."),
+}
+QUESTION = "What happened with the Riverside floods?"
+
+
+@pytest.fixture
+def flood_engine(tmp_path, store, embedder):
+    folder = tmp_path / "news"
+    folder.mkdir()
+    for name, (title, outlet, day, body) in ARTICLES.items():
+        (folder / name).write_text(f"{title}\n\nBy Staff, {outlet}\n{day}\n\n{body}\n")
+    assert ingest([folder], store, embedder, ingest_opts()).ok
+    llm = FakeLLM(default=lambda req: "Floods hit Riverside and the toll rose [1][%d]." % len(req.passages))
+    return Engine(store, embedder, llm), folder, llm
+
+
+def test_articles_about_one_event_join_one_story_and_others_do_not(flood_engine):
+    engine, folder, _ = flood_engine
+    stories = engine.store.stories.list()
+    flood = [s for s in stories if "Riverside" in s.label or "Flood" in s.label]
+    assert len(flood) == 1, [s.label for s in stories]
+    (story,) = flood
+    assert story.articles == 4 and story.first == "2026-03-02" and story.last == "2026-03-16"
+    assert set(story.outlets) == {"Riverside Gazette", "Valley Herald"}
+    assert any("library" in s.label for s in stories if s.id != story.id)
+
+
+def test_removing_and_reingesting_keeps_the_stories_right(flood_engine, embedder):
+    engine, folder, _ = flood_engine
+    store = engine.store
+    flood = next(s for s in store.stories.list() if s.articles == 4)
+    victim = next(a for a in store.manifest.articles() if a.title.startswith("Riverside flood death toll"))
+    store.remove_article(victim.id)
+    shrunk = next(s for s in store.stories.list() if s.id == flood.id)
+    assert shrunk.articles == 3 and shrunk.last == "2026-03-10"
+    assert ingest([folder], store, embedder, ingest_opts()).ok  # the removed article comes back, once
+    again = [s for s in store.stories.list() if s.articles >= 3]
+    assert len(again) == 1 and again[0].articles == 4 and again[0].last == "2026-03-16"
+    assert ingest([folder], store, embedder, ingest_opts()).ok  # idempotent
+    assert sum(s.articles for s in store.stories.list()) == len(ARTICLES)
+
+
+def test_the_timeline_lists_the_events_in_date_order_each_cited_to_its_article(flood_engine):
+    engine, _, llm = flood_engine
+    assert asks_for_a_story(QUESTION)
+    s = engine.stream(QUESTION, as_of=AS_OF)
+    assert s.timeline and llm.requests == []  # the events are there before the model is asked
+    a = s.answer
+    assert a.mode == "timeline" and a.answerable
+    days = [e.date for e in a.timeline]
+    assert days == sorted(days) and len(days) >= 3
+    assert "2026-03-02" <= days[0] <= "2026-03-03" and days[-1] == "2026-03-16"
+    assert not any("library" in e.text or "council" in e.text for e in a.timeline)  # the unrelated story is absent
+    for e in a.timeline:
+        (c,) = e.citations
+        article = next(x for x in engine.store.manifest.articles() if x.id == c.article_id)
+        assert article.date[:10] == e.date and e.text in open(article.path).read()
+        assert c.quote == e.text and c.end - c.start == len(e.text)
+    first = a.timeline[0]
+    assert set(first.outlets) == {"Riverside Gazette", "Valley Herald"} or days[1] <= "2026-03-03"  # one event, both outlets
+    # the overview: the model read only the events, and cites them by the numbers the timeline shows
+    assert [p.text for p in llm.requests[0].passages] == [e.text for e in a.timeline]
+    import re
+    shown = {e.citations[0].n: e for e in a.timeline}
+    assert {int(n) for n in re.findall(r"\[(\d+)\]", a.text)} <= set(shown) and len(shown) in {int(n) for n in re.findall(r"\[(\d+)\]", a.text)}
+    assert all(shown[c.n].text == c.quote for c in a.citations)
+
+
+def test_since_a_date_lists_only_the_later_events(flood_engine):
+    engine, _, _ = flood_engine
+    a = engine.answer("What happened with the Riverside floods since March 8?", as_of=AS_OF)
+    assert a.mode == "timeline" and a.timeline
+    assert all(e.date >= "2026-03-08" for e in a.timeline)
+    assert [e.date for e in a.timeline][-1] == "2026-03-16"
+    b = engine.answer("Riverside floods", as_of=AS_OF, mode="timeline", filters=Filter(since=date(2026, 3, 8)))
+    assert b.timeline and all(e.date >= "2026-03-08" for e in b.timeline)
+
+
+def test_what_changed_names_the_old_and_the_new_figure_with_their_dates(flood_engine):
+    engine, _, _ = flood_engine
+    a = engine.answer("What changed in the Riverside floods?", as_of=AS_OF)
+    assert a.mode == "timeline"
+    assert "What changed: 12 people (Mon 2 Mar)" in a.text and "19 people (Mon 16 Mar)" in a.text, a.text
+
+
+def test_the_figure_now_is_given_as_current_and_the_old_one_as_earlier(flood_engine):
+    engine, _, llm = flood_engine
+
+    def newest_toll(req):  # a model that answers from the newest passage, as the recency prior asks
+        p = max((p for p in req.passages if "people" in p.text), key=lambda p: p.date)
+        figure = "19 people" if "19 people" in p.text else "12 people"
+        return f"The Riverside floods have killed {figure} [{p.n}]."
+
+    llm.default = newest_toll
+    a = engine.answer("What is the death toll of the Riverside floods now?", as_of=AS_OF)
+    assert a.mode == "factoid" and a.text.startswith("The Riverside floods have killed 19 people")
+    if "12 people" in a.text:  # the old figure, when the model read it, is told as history
+        assert "Earlier (Mon 2 Mar) it was 12 people" in a.text or "Earlier (Tue 3 Mar) it was 12 people" in a.text, a.text
+    assert "Sources differ" not in a.text
+    old = FakeLLM(default=lambda req: "The Riverside floods have killed 12 people [%d]." % next(
+        p.n for p in req.passages if "12 people" in p.text))
+    b = engine.answer("What is the death toll of the Riverside floods now?", as_of=AS_OF, llm=old)
+    assert "a later report (Mon 16 Mar) gives 19 people" in b.text, b.text  # the old figure is not left as current
+
+
+def test_the_seed_articles_territory_claims_are_shown_side_by_side_with_their_speakers(sample_store, embedder):
+    def sixty(req):
+        return "Russia took nearly 60 square miles of territory in January [%d]." % next(
+            p.n for p in req.passages if "nearly 60" in p.text)
+
+    a = Engine(sample_store, embedder, FakeLLM(default=sixty)).answer("How much territory did Russia take in January?")
+    assert a.text.startswith("Russia took nearly 60 square miles")
+    assert "Sources differ:" in a.text and "close to 200 square miles" in a.text, a.text
+    speakers = {c.speaker for c in a.claims}
+    assert any("think tanks" in s for s in speakers) and any("Gerasimov" in s for s in speakers)
+    for claim in a.claims:
+        cite = next(c for c in a.citations if c.n == claim.citation)
+        assert claim.figure.split()[-1] in cite.quote
+
+
+def test_factoid_questions_stay_factoid():
+    for q in ["Who is the Kremlin spokesman quoted about the Abu Dhabi meetings?",
+              "How much territory did Russia take in January?", "What did Zelensky say about the talks?"]:
+        assert not asks_for_a_story(q)
+    for q in ["What happened with the tariffs this month?", "How did the shutdown develop?", "Catch me up on the floods",
+              "What changed since Monday in the talks?", "Give me a timeline of the strikes"]:
+        assert asks_for_a_story(q)
+
+
+def test_no_sample_question_is_routed_to_the_timeline():
+    import json
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    files = [root / "data" / "eval" / "sample_qa.jsonl", root.parent / "shared" / "eval" / "seed_qa.jsonl"]
+    questions = [json.loads(line)["question"] for f in files if f.exists() for line in f.read_text().splitlines() if line.strip()]
+    assert len(questions) >= 10
+    assert [q for q in questions if asks_for_a_story(q)] == []
