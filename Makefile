@@ -7,6 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
 EXTRAS ?= local,dev
 PYTEST_ARGS ?=
+BENCH_ARGS ?=  # e.g. BENCH_ARGS="--stories-home DIR" (a store of the RealTimeQA dev slice)
 
 .PHONY: chat test install ingest clean-store bench
 chat: install
@@ -28,7 +29,7 @@ ingest: install
 	$(BIN)/newsrag ingest data/articles
 
 bench: install
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean-store:
 	rm -rf .newsrag/chroma .newsrag/keyword .newsrag/manifests

@@ -1,4 +1,4 @@
-"""Adding one small article to a big store (issue 14, item 4): seconds beyond model load.
+"""Adding one small article to a big store: seconds beyond model load.
 
     .venv/bin/python bench/add_one.py            # a store of dev-small's chunks (>= 20k), then 3 small articles
 
@@ -49,8 +49,9 @@ def main() -> int:
     import numpy as np
 
     from core.models.minilm import MiniLMEmbedding
-    from core.settings import available_cores
-    from ingest import IngestOptions, ingest, load_file
+    from core.settings import Settings, available_cores
+    from ingest import ingest, load_file
+    from rag.factory import ingest_options
     from ingest.chunking import chunk_article
     from ingest.pipeline import token_counter
     from store import Store
@@ -61,13 +62,14 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         store = Store.open(Path(tmp) / "home", embedder.identity, embedder.dimension)
         t0 = time.perf_counter()
-        articles = load_file(args.corpus, IngestOptions(), [])
+        opts = ingest_options(Settings())
+        articles = load_file(args.corpus, opts, [])
         count = token_counter(embedder)
         with store.writer():
             batch: list = []
             copies = [replace(a, url=f"{a.url}#copy{k}" if k else a.url) for k in range(args.copies) for a in articles]
             for a in {a.article_id: a for a in copies}.values():
-                chunks = chunk_article(a, count)
+                chunks = chunk_article(a, count, opts.chunk_tokens, opts.overlap)
                 v = rng.standard_normal((len(chunks), embedder.dimension)).astype(np.float32)
                 batch.append((a, chunks, v / np.linalg.norm(v, axis=1, keepdims=True)))
                 if sum(len(c) for _, c, _ in batch) >= 1000:
@@ -83,7 +85,7 @@ def main() -> int:
             folder.mkdir()
             (folder / "ferry.txt").write_text(SMALL.format(title=f"Harbour council approves ferry timetable {i}", day=i + 2, n=i + 2))
             t0 = time.perf_counter()
-            report = ingest([folder], store, embedder)
+            report = ingest([folder], store, embedder, opts)
             wall = time.perf_counter() - t0
             assert report.ok and report.added == 1, report.summary()
             adds.append({"seconds": round(wall, 3), "chunks_added": report.chunks_total - out["store"]["chunks"] - i,

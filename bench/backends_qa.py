@@ -50,10 +50,10 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     from ingest import ingest
+    from rag.factory import ingest_options
     from rag.engine import Engine
     from core.models import make_embedder, make_llm
     from core.models.gguf import ensure_model
-    from rag.retrieve import RetrievalConfig
     from core.settings import Settings
     from store import Store
 
@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         base = Settings(home=Path(home), embed="embedded")
         embedder = make_embedder(base)
         store = Store.open(base.home, embedder.identity, embedder.dimension)
-        report = ingest([args.corpus], store, embedder)
+        report = ingest([args.corpus], store, embedder, ingest_options(base))
         assert report.ok, report.failed
         overrides: dict[str, Any] = {}
         if args.serve_local and "openai-compatible" in args.llm:
@@ -78,10 +78,9 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.perf_counter()
             llm = make_llm(settings)
             load_s = time.perf_counter() - t0
-            retrieval = RetrievalConfig(settings.dense_k, settings.keyword_k, settings.top_k)
             for revise in (False, True) if args.compare_revise else (settings.revise,):
                 label = f"{name}, second try {'on' if revise else 'off'}" if args.compare_revise else name
-                engine = Engine(store, embedder, llm, retrieval, settings.min_relevance, settings.llm_max_tokens, revise=revise)
+                engine = Engine(store, embedder, llm, settings=settings.model_copy(update={"revise": revise}))
                 out = []
                 for row in rows:
                     a = engine.answer(row["question"])

@@ -23,26 +23,26 @@ BUDGETS = (0, 100, 130, 170, 220, 300)
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--qa", type=Path, default=REPO.parent / "shared/eval/seed_qa.jsonl")
+    p.add_argument("--qa", type=Path, default=REPO / "data/eval/sample_qa.jsonl")
     p.add_argument("--corpus", type=Path, default=REPO / "data/articles")
     p.add_argument("--slice", type=Path, default=None, help="a RealTimeQA slice folder (questions asked as of their date)")
     p.add_argument("--home", type=Path, default=None, help="with --slice: the store it was ingested into")
     p.add_argument("--limit", type=int, default=None)
     p.add_argument("--neighbours", type=int, default=1)
-    p.add_argument("--semantic", type=float, default=0.0, help="weight of the question-sentence cosine (0: words only)")
     args = p.parse_args(argv)
 
     from core.models import make_embedder
     from core.settings import Settings
+    from core.text import estimated_tokens
     from rag.context import ContextConfig, select_context
     from rag.engine import Engine
-    from rag.evaluate.qa import contains_answer, load_qa
-    from rag.evaluate.runner import answering_settings
+    from evaluation.qa import contains_answer, load_qa
+    from evaluation.runner import answering_settings
 
     settings = Settings()
     embedder = make_embedder(settings)
     if args.slice:
-        from rag.evaluate.realtime import load_slice
+        from evaluation.realtime import load_slice
 
         rows = [(r.question, r.answer_any, r.as_of) for r in load_slice(args.slice, args.limit)]
         s = settings.model_copy(update={"home": args.home, "model_dir": settings.resolved_model_dir()})
@@ -53,16 +53,15 @@ def main(argv: list[str] | None = None) -> int:
     with answering_settings(s, corpus, embedder) as (s, _):
         engine = Engine.from_settings(s.model_copy(update={"llm": "fake"}), embedder=embedder)  # no LLM is loaded
         found = [(q, a, engine.retriever.run(engine.plan(q, None, None, d)).passages) for q, a, d in rows]
-    embed = embedder.get_text_embedding_batch
     out = {}
     for budget in BUDGETS:
         hits, tokens = 0, 0
         for q, answers, passages in found:
-            kept = passages if budget == 0 else select_context(q, passages, ContextConfig(budget, args.neighbours, s.top_k, args.semantic), embed)[0]
+            kept = passages if budget == 0 else select_context(q, passages, ContextConfig(budget, args.neighbours, s.top_k))[0]
             hits += any(contains_answer(p.text, answers) for p in kept)
-            tokens += sum(round(len(p.text) / 4.7) for p in kept)
+            tokens += sum(round(estimated_tokens(p.text)) for p in kept)
         out["whole" if budget == 0 else str(budget)] = {"recall": round(hits / len(found), 3), "passage_tokens_mean": round(tokens / len(found))}
-    print(json.dumps({"questions": len(found), "neighbours": args.neighbours, "semantic": args.semantic, "budgets": out}, indent=2))
+    print(json.dumps({"questions": len(found), "neighbours": args.neighbours, "budgets": out}, indent=2))
     return 0
 
 

@@ -1,4 +1,4 @@
-"""MiniLM's ceiling: ONNX Runtime session options, threads and batch shapes (issue 14, item 4).
+"""MiniLM's ceiling: ONNX Runtime session options, threads and batch shapes.
 
     .venv/bin/python bench/embed_options.py --texts 128 --rounds 2
 
@@ -35,9 +35,9 @@ def main() -> int:
     import onnxruntime as ort
 
     from core.models.minilm import MiniLMEmbedding, _files
-    from core.settings import available_cores
-    from ingest import IngestOptions
+    from core.settings import Settings, available_cores
     from ingest_rate import DEV_SMALL, chunk_texts
+    from rag.factory import ingest_options
 
     cores = available_cores()
     emb = MiniLMEmbedding(threads=cores)
@@ -47,7 +47,7 @@ def main() -> int:
         part = Path(tmp) / "c.jsonl"
         with open(DEV_SMALL, encoding="utf-8") as f:
             part.write_text("".join(next(f) for _ in range(12)), encoding="utf-8")
-        batches, _ = chunk_texts(part, emb, IngestOptions(), 0)
+        batches, _ = chunk_texts(part, emb, ingest_options(Settings()), 0)
     texts = [t for b in batches for t in b][: args.texts]
     today = np.concatenate([emb._run(texts[i : i + 8]) for i in range(0, len(texts), 8)])
     ordered = sorted(texts, key=len, reverse=True)

@@ -1,4 +1,4 @@
-"""Peak memory of `newsrag ingest` on 50 MB hostile files (issue #7).
+"""Peak memory of `newsrag ingest` on 50 MB hostile files.
 
 Generates each file in a temporary folder (nothing is committed), ingests it
 with the real CLI into a fresh NEWSRAG_HOME in a child process, and reads that

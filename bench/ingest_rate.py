@@ -1,4 +1,4 @@
-"""Ingest rate against the embedder's own, in one run (issue 14, item 4).
+"""Ingest rate against the embedder's own, in one run.
 
     .venv/bin/python bench/ingest_rate.py                       # dev-small (725 articles)
     .venv/bin/python bench/ingest_rate.py --limit 40 --parts 2   # a quick look
@@ -69,12 +69,16 @@ def main() -> int:
     sys.path.insert(0, str(REPO))
     from core.models.minilm import MiniLMEmbedding
     from core.settings import available_cores
-    from ingest import IngestOptions, ingest
+    from dataclasses import replace
+
+    from core.settings import Settings
+    from ingest import ingest
+    from rag.factory import ingest_options
     from ingest.batches import embed_sorted
     from store import Store
 
     embedder = MiniLMEmbedding(threads=available_cores())
-    opts = IngestOptions(batch_chunks=args.batch, progress_every=30.0)
+    opts = replace(ingest_options(Settings()), batch_chunks=args.batch, progress_every=30.0)
     with tempfile.TemporaryDirectory() as tmp:
         lines = Path(args.corpus).read_text(encoding="utf-8").splitlines(keepends=True)
         lines = lines[: args.limit] if args.limit else lines

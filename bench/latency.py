@@ -1,13 +1,14 @@
-"""Time to first word, today's pipeline against the fast profile, in ONE run, interleaved.
+"""Time to first word, whole passages against selected sentences, in ONE run, interleaved.
 
     .venv/bin/python bench/latency.py                                  # seed QA + RealTimeQA dev-small (40)
     .venv/bin/python bench/latency.py --rt-limit 20 --no-seed
 
 One process, one loaded LLM, one store per dataset. Each question is answered by
-both profiles back to back (baseline first on even questions, fast first on odd
+both arms back to back: `whole` (NEWSRAG_CONTEXT_BUDGET=0) and `selected` (the
+context budget as configured), whole first on even questions, selected first on odd
 ones, so neither always finds the other's prompt in llama.cpp's cache). The machine
 is shared and noisy, so what counts are the ratios within this run: p50 of the
-fast profile's time to first token over the baseline's, and the median of the
+selected arm's time to first token over the whole arm's, and the median of the
 per-question ratios. Accuracy is scored as `newsrag eval qa` scores it.
 Rows are written to bench/out/latency.json as they come (a long run can be cut short).
 """
@@ -15,7 +16,6 @@ Rows are written to bench/out/latency.json as they come (a long run can be cut s
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import logging
 import os
@@ -27,7 +27,7 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
-ARMS = ("baseline", "fast")
+ARMS = ("whole", "selected")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,13 +64,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def arms(settings: Any, llm: Any, embedder: Any) -> dict[str, Any]:
-    """The fast engine as configured, and the same engine with whole passages (the baseline profile)."""
-    from rag.engine import Engine, context_config
+    """The engine as configured (the model reads the question's sentences), and the same
+    engine reading whole passages (NEWSRAG_CONTEXT_BUDGET=0)."""
+    from rag.engine import Engine
 
-    fast = Engine.from_settings(settings.model_copy(update={"profile": "fast"}), llm=llm, embedder=embedder)
-    base = copy.copy(fast)
-    base.context = context_config(settings.model_copy(update={"profile": "baseline"}))
-    return {"baseline": base, "fast": fast}
+    selected = Engine.from_settings(settings, llm=llm, embedder=embedder)
+    base = Engine(selected.store, embedder, lambda: selected.llm, settings=settings.model_copy(update={"context_budget": 0}))
+    return {"whole": base, "selected": selected}
 
 
 def interleave(items: list[Any], engines: dict[str, Any], ask: Any, section: dict[str, Any], out: Path, report: dict[str, Any]) -> None:
@@ -85,8 +85,8 @@ def interleave(items: list[Any], engines: dict[str, Any], ask: Any, section: dic
 
 
 def seed_run(args: argparse.Namespace, settings: Any, embedder: Any, llm: Any, report: dict[str, Any]) -> dict[str, Any]:
-    from rag.evaluate.qa import load_qa, score_answer
-    from rag.evaluate.runner import answering_settings
+    from evaluation.qa import load_qa, score_answer
+    from evaluation.runner import answering_settings
 
     rows = load_qa(args.qa)
     section: dict[str, Any] = {"dataset": str(args.qa), "rows": {a: [] for a in ARMS}}
@@ -97,8 +97,8 @@ def seed_run(args: argparse.Namespace, settings: Any, embedder: Any, llm: Any, r
 
 
 def rt_run(args: argparse.Namespace, settings: Any, embedder: Any, llm: Any, report: dict[str, Any]) -> dict[str, Any]:
-    from rag.evaluate.realtime import load_slice, score_row
-    from rag.evaluate.runner import answering_settings
+    from evaluation.realtime import load_slice, score_row
+    from evaluation.runner import answering_settings
 
     rows = load_slice(args.slice, args.rt_limit)
     section: dict[str, Any] = {"dataset": str(args.slice), "rows": {a: [] for a in ARMS}}
@@ -117,8 +117,8 @@ def rt_run(args: argparse.Namespace, settings: Any, embedder: Any, llm: Any, rep
 
 
 def summarize(rows: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
-    from rag.evaluate.latency import latency_budget
-    from rag.evaluate.metrics import percentile
+    from evaluation.latency import latency_budget
+    from evaluation.metrics import percentile
 
     out: dict[str, Any] = {}
     for arm, rs in rows.items():
@@ -128,22 +128,22 @@ def summarize(rows: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
             "ttft_p50_s": round(percentile(ttft, 50), 2), "ttft_p95_s": round(percentile(ttft, 95), 2),
             "latency_budget": latency_budget(rs),
         }
-    b, f = out["baseline"], out["fast"]
-    pairs = [(x["ttft_s"], y["ttft_s"]) for x, y in zip(rows["baseline"], rows["fast"]) if x.get("ttft_s") and y.get("ttft_s")]
+    b, f = out["whole"], out["selected"]
+    pairs = [(x["ttft_s"], y["ttft_s"]) for x, y in zip(rows["whole"], rows["selected"]) if x.get("ttft_s") and y.get("ttft_s")]
     out["ratio_ttft_p50"] = round(f["ttft_p50_s"] / b["ttft_p50_s"], 3) if b["ttft_p50_s"] else None
     out["ratio_ttft_median_per_question"] = round(statistics.median(y / x for x, y in pairs), 3) if pairs else None
     return out
 
 
 def markdown(report: dict[str, Any]) -> str:
-    from rag.evaluate.report import table
+    from evaluation.tables import table
 
-    lines = [f"Latency, baseline vs fast profile, one run ({report['started']}, {report['llm']}, {report['threads']} threads, "
+    lines = [f"Latency, whole passages vs selected sentences, one run ({report['started']}, {report['llm']}, {report['threads']} threads, "
              f"context budget {report['context_budget']} tokens)."]
     body = []
     for name in ("seed", "realtimeqa"):
         sec = report.get(name)
-        if not sec or "baseline" not in sec:
+        if not sec or "whole" not in sec:
             continue
         for arm in ARMS:
             a = sec[arm]
@@ -151,7 +151,7 @@ def markdown(report: dict[str, Any]) -> str:
             body.append([name, arm, a["n"], a["correct"], a["ttft_p50_s"], a["ttft_p95_s"],
                          (lb.get("prompt_tokens") or {}).get("p50"), (lb.get("prompt_read_s") or {}).get("p50"),
                          (lb.get("total_s") or {}).get("p50")])
-        body.append([name, "fast / baseline", "", "", sec["ratio_ttft_p50"], "", "", "", f"per-question median {sec['ratio_ttft_median_per_question']}"])
+        body.append([name, "selected / whole", "", "", sec["ratio_ttft_p50"], "", "", "", f"per-question median {sec['ratio_ttft_median_per_question']}"])
     lines.append(table(["data", "arm", "n", "correct", "ttft p50 s", "ttft p95 s", "prompt tok p50", "prompt read p50 s", "total p50 s"], body))
     return "\n\n".join(lines)
 

@@ -1,4 +1,4 @@
-"""llama.cpp settings for reading the prompt (issue 14, item 2): flash attention and ubatch size.
+"""llama.cpp settings for reading the prompt: flash attention and ubatch size.
 
     .venv/bin/python bench/llm_options.py --rounds 2
 

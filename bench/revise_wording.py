@@ -40,13 +40,17 @@ PLANTED = {
 
 def main() -> int:
     import rag.prompt
-    from rag.engine import Engine, build_answer
+    from rag.engine import Engine
+    from rag.steps import build_answer
+    from rag.verify import CitationVerifier
     from core.models.base import GenerationRequest
     from rag.prompt import build_messages, revision_messages
     from core.settings import Settings
 
     wordings = {"ours: Write the correct answer": rag.prompt.REVISE_WITH, **ALTERNATIVES}
     engine = Engine.from_settings(Settings())
+    once = engine.with_steps([step for step in engine.steps if step.name != "revise"])  # the draft alone
+    verifier = CitationVerifier(engine.embedder)
     seed = {r["id"]: r for r in map(json.loads, (REPO.parent / "shared/eval/seed_qa.jsonl").read_text().splitlines())}
 
     # Each wording as the engine uses it: right after the draft is generated, cache and all.
@@ -55,30 +59,27 @@ def main() -> int:
     for name, template in wordings.items():
         rag.prompt.REVISE_WITH = template
         for state in STATES:
-            engine.revise = False
             for qid in state:
                 if qid == SAY_OK:
                     "".join(engine.llm.stream(GenerationRequest([{"role": "user", "content": "Say OK."}], max_tokens=3)))
                 else:
-                    engine.answer(seed[qid]["question"])
-            engine.revise = True
+                    once.answer(seed[qid]["question"])
             b = engine.answer(row["question"])
             ok = b.answerable and not b.unsupported and any(x.lower() in b.text.lower() for x in row["answer_any"])
             fixed_d06[name] += ok
             draft = b.revision.draft if b.revision else b.text
             print(f"{name:<32} {str(state or '(fresh)'):<24} {'ok ' if ok else 'BAD'} {draft[:40]!r} -> {b.text[:70]!r}", file=sys.stderr)
-    engine.revise = False
 
     fixed_planted = {name: 0 for name in wordings}
     for qid, draft in PLANTED.items():
         question = seed[qid]["question"]
-        passages = list(engine.answer(question).passages)
-        a = engine.verifier(build_answer(question, draft, passages, {}, "planted"))
+        passages = list(once.answer(question).passages)
+        a = verifier(build_answer(question, draft, passages, {}, "planted"))
         for name, template in wordings.items():
             rag.prompt.REVISE_WITH = template
             messages = revision_messages(build_messages(question, passages), draft, [u.reason for u in a.unsupported])
             text = "".join(engine.llm.stream(GenerationRequest(messages, question, tuple(passages), 200, purpose="revise")))
-            b = engine.verifier(build_answer(question, text.strip(), passages, {}, "bench"))
+            b = verifier(build_answer(question, text.strip(), passages, {}, "bench"))
             ok = b.answerable and len(b.unsupported) < len(a.unsupported)
             fixed_planted[name] += ok
             print(f"{qid} {name:<32} {'ok ' if ok else '-  '} {b.text[:90]!r}", file=sys.stderr)

@@ -1,4 +1,4 @@
-"""RGB index build, ours against llama-index's defaults, alternating in one process (issue 14).
+"""RGB index build, ours against llama-index's defaults, alternating in one process.
 
     .venv/bin/python bench/rgb_build.py --rounds 4
 
@@ -30,8 +30,8 @@ def main() -> None:
 
     from core.models import make_embedder
     from core.settings import Settings
-    from rag.evaluate.retrieval import warm_up
-    from rag.evaluate.rgb import build_baseline, build_store, load_rgb, snippet_articles
+    from evaluation.retrieval import warm_up
+    from evaluation.rgb import build_baseline, build_store, load_rgb, snippet_articles
 
     settings = Settings()
     embedder = make_embedder(settings)

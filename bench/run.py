@@ -9,9 +9,12 @@
 - qa: `newsrag eval qa` on the QA file, answering from a temporary store
   holding the corpus, with the configured LLM (out/qa.json);
 - realtime: `newsrag eval qa` on a RealTimeQA slice (default dev-small), each question
-  as of its date, time features on and off over one store (out/realtime.json);
-- latency (`--latency`): today's pipeline (NEWSRAG_PROFILE=baseline) against the
-  fast profile, interleaved in one run, on the seed QA and RealTimeQA dev-small
+  as of its date, time-aware and timeless arms over one store (out/realtime.json);
+- stories (`--stories-home DIR`, a store holding RealTimeQA dev's corpus): `newsrag eval stories`
+  on the storylines file, timeline answers beside factoid ones, with the corpus's ceilings and
+  the events' and overview's timings (out/stories.json); skipped without a DEV home;
+- latency (`--latency`): whole passages (NEWSRAG_CONTEXT_BUDGET=0) against the
+  selected sentences, interleaved in one run, on the seed QA and RealTimeQA dev-small
   (out/latency.json); every QA report also holds its stage-by-stage latency budget;
 - sweep: chunk tokens x overlap sentences, judged by the retrieval-only QA
   check on the corpus and by RGB (out/sweep.json);
@@ -49,8 +52,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--realtime-home", type=Path, default=None, help="keep the slice's store here between runs (its ingest takes minutes)")
     p.add_argument("--realtime-limit", type=int, default=None, help="only the slice's first N questions")
     p.add_argument("--no-realtime", action="store_true", help="skip the RealTimeQA evaluation")
+    p.add_argument("--stories", type=Path, default=SHARED / "bench/realtimeqa/storylines-dev.jsonl", help="a storyline file over RealTimeQA dev")
+    p.add_argument("--stories-home", type=Path, default=None, help="a store already holding dev's corpus, to answer the storylines from (skipped without it)")
     p.add_argument("--sweep", action="store_true", help="also sweep chunk size and overlap")
-    p.add_argument("--latency", action="store_true", help="also today's pipeline vs the fast profile, interleaved (bench/latency.py: seed QA + RealTimeQA dev-small)")
+    p.add_argument("--latency", action="store_true", help="also whole passages vs selected sentences, interleaved (bench/latency.py: seed QA + RealTimeQA dev-small)")
     p.add_argument("--rt-limit", type=int, default=40, help="with --latency: RealTimeQA questions")
     p.add_argument("--sweep-rgb", action="store_true", help="judge the sweep on RGB too (about 1.5 min per setting)")
     args = p.parse_args(argv)
@@ -58,9 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("bm25s").setLevel(logging.WARNING)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-    from rag.evaluate.report import qa_markdown, retrieval_markdown
-    from rag.evaluate.retrieval import evaluate_retrieval
-    from rag.evaluate.runner import run_qa
+    from evaluation.report import qa_markdown, retrieval_markdown
+    from evaluation.retrieval import evaluate_retrieval
+    from evaluation.runner import run_qa
     from core.models import make_embedder
     from core.settings import Settings
 
@@ -82,20 +87,21 @@ def main(argv: list[str] | None = None) -> int:
     sections.append(f"## QA ({settings.llm} LLM)\n\n" + qa_markdown(qa))
 
     if not args.no_realtime and args.realtime.is_dir():
-        from rag.evaluate.realtime import realtime_markdown, run_realtime
+        from evaluation.realtime import realtime_markdown, run_realtime
 
-        _say("RealTimeQA eval, time features on and off" + (" (retrieval only)" if args.no_llm else " (with the LLM)"))
+        _say("RealTimeQA eval, time-aware and timeless arms" + (" (retrieval only)" if args.no_llm else " (with the LLM)"))
         rt = run_realtime(args.realtime, settings, with_llm=not args.no_llm, limit=args.realtime_limit,
                           home=args.realtime_home, embedder=embedder)
         _write(args.out / "realtime.json", rt)
         sections.append("## News in time (RealTimeQA)\n\n" + realtime_markdown(rt))
+    sections.append("## Story answers (RealTimeQA storylines)\n\n" + run_stories_section(args, settings, embedder))
     if args.latency:
-        _say("latency: baseline vs fast profile, interleaved, seed QA + RealTimeQA dev-small")
+        _say("latency: whole passages vs selected sentences, interleaved, seed QA + RealTimeQA dev-small")
         sys.path.insert(0, str(REPO / "bench"))
         import latency
 
         latency.main(["--rt-limit", str(args.rt_limit), "--out", str(args.out / "latency.json")])
-        sections.append("## Time to first token: baseline vs fast\n\n" + latency.markdown(json.loads((args.out / "latency.json").read_text())))
+        sections.append("## Time to first token: whole passages vs selected sentences\n\n" + latency.markdown(json.loads((args.out / "latency.json").read_text())))
 
     if args.sweep:
         sweep = run_sweep(args, settings, embedder)
@@ -108,9 +114,25 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def run_stories_section(args: argparse.Namespace, settings: Any, embedder: Any) -> str:
+    """`newsrag eval stories` on the storylines, when a store holding dev's corpus is given; else why not."""
+    if args.stories_home is None or args.no_llm:
+        why = ("--no-llm (story answers need the LLM)" if args.no_llm else
+               "no --stories-home: pass a store holding RealTimeQA dev's corpus (ingesting it takes long; once, e.g. "
+               "`newsrag eval qa ../shared/bench/realtimeqa/dev --home DIR --retrieval-only --limit 1`)")
+        _say(f"story answers skipped: {why}")
+        return f"Skipped: {why}."
+    from evaluation.stories import run_stories, stories_markdown
+
+    _say(f"story answers on {args.stories.name}, timeline and factoid, from {args.stories_home}")
+    report = run_stories(args.stories, settings, home=args.stories_home, embedder=embedder)
+    _write(args.out / "stories.json", report)
+    return stories_markdown(report)
+
+
 def run_sweep(args: argparse.Namespace, settings: Any, embedder: Any) -> list[dict[str, Any]]:
-    from rag.evaluate.retrieval import evaluate_retrieval
-    from rag.evaluate.runner import run_qa
+    from evaluation.retrieval import evaluate_retrieval
+    from evaluation.runner import run_qa
 
     rows = []
     for tokens in SWEEP_TOKENS:
@@ -126,7 +148,7 @@ def run_sweep(args: argparse.Namespace, settings: Any, embedder: Any) -> list[di
 
 
 def sweep_markdown(rows: list[dict[str, Any]]) -> str:
-    from rag.evaluate.report import table
+    from evaluation.tables import table
 
     k = rows[0]["qa_retrieval"]["top_k"]
     head = ["chunk tokens", "overlap", "chunks", "QA hits@1", "QA hits@3", f"QA hits@{k}", "QA mrr@10",
@@ -134,15 +156,17 @@ def sweep_markdown(rows: list[dict[str, Any]]) -> str:
     rgb = any("rgb" in r for r in rows)
     if rgb:
         head += ["RGB hits@1", "RGB hits@3", "RGB mrr@10"]
+    from core.text import CHARS_PER_TOKEN
+
     body = []
     for r in rows:
         q, g = r["qa_retrieval"], r.get("rgb", {})
         body.append([r["chunk_tokens"], r["overlap"], r["chunks"], q["hits@1"], q["hits@3"], q[f"hits@{k}"], q["mrr@10"],
-                     q["context_chars_mean"], round(q["context_chars_mean"] / 4.7 / 70, 1)]
+                     q["context_chars_mean"], round(q["context_chars_mean"] / CHARS_PER_TOKEN / 70, 1)]
                     + ([g.get("hits@1"), g.get("hits@3"), g.get("mrr@10")] if rgb else []))
     note = (f"\n\nQA columns: the seed questions over the sample corpus, retrieval only (is the source passage holding an "
             f"accepted answer in the top k?). ~prompt s: the passages' share of the time to first token with the embedded "
-            f"LLM on 2 cores (about 4.7 characters a token, 70 prompt tokens a second).")
+            f"LLM on 2 cores (about {CHARS_PER_TOKEN} characters a token, 70 prompt tokens a second).")
     return table(head, body) + note
 
 
