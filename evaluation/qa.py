@@ -13,7 +13,7 @@ from typing import Any, Callable, Sequence
 
 from core.errors import ConfigError
 from core.text import fold, straighten
-from evaluation.jsonl import json_lines
+from evaluation.jsonl import read_json_lines
 from evaluation.latency import latency_budget, row_budget
 from evaluation.metrics import first_relevant_rank, hits_at, mrr_at, percentile
 
@@ -29,12 +29,8 @@ class QARow:
 
 def load_qa(path: Path | str) -> list[QARow]:
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise ConfigError(f"cannot read the QA file {path}: {e.strerror or e}") from None
     rows = []
-    for n, rec in json_lines(text, path, "QA"):
+    for n, rec in read_json_lines(path, "QA"):
         question = str(rec.get("question") or "").strip()
         answers = tuple(str(a) for a in rec.get("answer_any") or [] if str(a).strip())
         unanswerable = bool(rec.get("unanswerable"))

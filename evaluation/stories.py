@@ -31,7 +31,7 @@ from typing import Any, Callable
 
 from core.errors import ConfigError
 from core.filters import Filter
-from evaluation.jsonl import json_lines
+from evaluation.jsonl import read_json_lines
 from evaluation.latency import row_budget
 from evaluation.metrics import percentile
 from evaluation.qa import contains_answer
@@ -65,12 +65,8 @@ class Storyline:
 
 
 def load_storylines(path: Path, limit: int | None = None) -> list[Storyline]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise ConfigError(f"cannot read the storyline file {path}: {e.strerror or e}") from None
     stories = []
-    for n, r in json_lines(text, path, "storyline"):
+    for n, r in read_json_lines(path, "storyline"):
         try:
             events = tuple(StoryEvent(str(e["quiz_id"]), date.fromisoformat(e["date"][:10]), str(e.get("quiz", "")),
                                       tuple(str(a) for a in e["answer_any"] if str(a).strip())) for e in r["events"])

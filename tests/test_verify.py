@@ -62,7 +62,7 @@ def test_supported_sentences_pass(text):
 
 
 def test_a_title_does_not_end_the_sentence():
-    """Issue 12: "Mr." was split off as a sentence citing no passage (a false flag and a second LLM call)."""
+    """A title abbreviation: "Mr." was split off as a sentence citing no passage (a false flag and a second LLM call)."""
     a = answer("Mr. Peskov said the talks were progress [1].", cited={1: 2})
     assert sentences_with_citations(a.text) == [("Mr. Peskov said the talks were progress.", (1,))]
     assert verify(a) == ()
