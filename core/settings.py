@@ -110,8 +110,8 @@ class Settings(BaseSettings):
     chat_history_tokens: int = Field(1000, description="Estimated tokens of earlier turns a follow-up question is read with (oldest dropped first).")
     timeline_passages: int = Field(60, description="Passages a timeline answer reads from inside its window (its events are chosen from them).")
     timeline_per_slice: int = Field(4, description="A timeline reads this many nearest passages from each day of its window (each week, for windows over two weeks).")
-    timeline_events: int = Field(14, description="Most events a timeline shows (one or two per day, or per week for windows over 45 days).")
-    timeline_overview_tokens: int = Field(120, description="Most tokens of the timeline's overview, written by the LLM over the chosen events.")
+    timeline_events: int = Field(24, description="Most events a timeline shows: the best sentence of each day (each week, for windows over 45 days), then up to two more from a busy one.")
+    timeline_overview_tokens: int = Field(120, description="Most tokens of the timeline's overview, written by the LLM over the events that fit NEWSRAG_CONTEXT_BUDGET, spread from the first to the last.")
     revise: bool = Field(True, description="When the verifier flags a sentence, show the model the flags and ask once more; the answer with fewer flags is kept.")
 
     # --- ingest limits

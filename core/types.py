@@ -32,6 +32,12 @@ class Passage:
     also_in: tuple[str, ...] = ()  # outlets that ran a copy of this passage (collapsed into it)
     boosts: tuple[tuple[str, float], ...] = ()  # retrieval stage -> factor it applied to the score
     page: int = 0  # page of a PDF the passage starts on (1-based); 0 when the source has no pages
+    cosine: float | None = None  # closeness to the question, also for a keyword-only hit
+
+    @property
+    def closeness(self) -> float:
+        """Closeness to the question: the dense score, else the cosine fetched with the text."""
+        return self.dense_score if self.dense_score is not None else self.cosine or 0.0
 
     def sentence_texts(self) -> list[tuple[str, int, int]]:
         """(sentence, start, end) in article offsets; chunk text joins sentences with one space."""

@@ -23,14 +23,14 @@ from core.errors import ConfigError
 from core.filters import Filter
 from core.models.base import Generator, as_generator
 from core.settings import Settings, defaults
-from core.types import Answer
+from core.types import Answer, Passage
 from rag import factory
 from rag.retrieve import Query, Retriever
 from rag.steps import DECLINED, AnswerState, Step
 from rag.stream import AnswerStream
 from rag.timeline import asks_for_a_story
 from rag.trace import answer_trace
-from rag.when import resolve
+from rag.when import resolve, topic
 from store import Store
 
 log = logging.getLogger(__name__)
@@ -126,6 +126,8 @@ class Engine:
             raise ConfigError(f"unknown answer mode {name!r}; choose from: {', '.join(self.modes)}")
         chosen = self.modes[name]
         q = self.plan(text, top_k or chosen.top_k, filters, as_of, within_window=name == "timeline")
+        if name == "timeline":  # its window is now a filter: what the story is about is searched without it
+            q.text, q.asked = topic(text), text
         found = chosen.retriever.run(q)
         model = (lambda: as_generator(llm)) if llm is not None else (lambda: self.llm)
         state = AnswerState(question, q, tuple(found.passages), model, t0, {"retrieval_s": time.perf_counter() - t0})
@@ -144,6 +146,13 @@ class Engine:
         stream = AnswerStream(state.retrieved, self._run(state, head, steps[early:], name))
         stream.timeline = state.timeline
         return stream
+
+    def retrieve(
+        self, query: str, *, top_k: int | None = None, filters: Filter | None = None, as_of: date | None = None,
+    ) -> list[Passage]:
+        """The passages a factoid answer to `query` would read, without answering: the same
+        plan (filters up to the as-of date, the window its time words name) and retrieval."""
+        return self.retriever.run(self.plan(query, top_k, filters, as_of)).passages
 
     def plan(
         self, query: str, top_k: int | None, filters: Filter | None, as_of: date | None, within_window: bool = False,

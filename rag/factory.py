@@ -76,19 +76,21 @@ def timeline_retriever(s: Settings, store: Store, embedder: Any) -> Retriever:
 
 
 def _with_spread(stages: tuple[str, ...]) -> list[str]:
-    """The story answer's stages: the factoid ones, with `spread` right after the first source."""
-    if "spread" in stages:
-        return list(stages)
-    at = next((i + 1 for i, name in enumerate(stages) if name in ("dense", "keyword")), 0)
-    return [*stages[:at], "spread", *stages[at:]]
+    """The story answer's stages: the factoid ones, with `spread` right after the first source
+    and `balance` last (the window's days or weeks in turns before the cut)."""
+    out = list(stages)
+    if "spread" not in out:
+        at = next((i + 1 for i, name in enumerate(out) if name in ("dense", "keyword")), 0)
+        out.insert(at, "spread")
+    return out if "balance" in out else [*out, "balance"]
 
 
 def timeline_steps(s: Settings, store: Store, embedder: Any, verifier: Verifier | None = None) -> list[Step]:
     """The story answer (rag/timeline.py): dated events first, then the model's short overview."""
     verifier = verifier or CitationVerifier(embedder)
     return [
-        Gate(s.min_relevance, common_words(embedder)), Events(getattr(store, "stories", None), s.timeline_events, s.min_relevance),
-        LoadModel(), OverviewPrompt(s.timeline_overview_tokens), Generate(), Verify(verifier), Fallback(), EventNumbers(), Changes(), Freshness(),
+        Gate(s.min_relevance, common_words(embedder)), Events(store, s.timeline_events, s.min_relevance),
+        LoadModel(), OverviewPrompt(s.timeline_overview_tokens, s.context_budget), Generate(), Verify(verifier), Fallback(), EventNumbers(), Changes(), Freshness(),
     ]
 
 

@@ -107,19 +107,21 @@ class Change:
     before_date: str
     after: str
     after_date: str
+    before_sentence: str = ""  # the sentences that hold them
+    after_sentence: str = ""
 
 
 def changes(dated: list[tuple[str, str]]) -> list[Change]:
     """Figures of one unit that differ between dates: (date, sentence) pairs in, oldest first out."""
-    by_unit: dict[str, list[tuple[str, Figure]]] = {}
+    by_unit: dict[str, list[tuple[str, Figure, str]]] = {}
     for day, sentence in sorted(dated):
         for f in figures(sentence):
-            by_unit.setdefault(f.unit, []).append((day, f))
+            by_unit.setdefault(f.unit, []).append((day, f, sentence))
     out = []
     for unit, seen in by_unit.items():
         first, last = seen[0], seen[-1]
         if first[0] != last[0] and first[1].value != last[1].value:
-            out.append(Change(unit, first[1].written, first[0], last[1].written, last[0]))
+            out.append(Change(unit, first[1].written, first[0], last[1].written, last[0], first[2], last[2]))
     return out
 
 

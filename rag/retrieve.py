@@ -72,6 +72,7 @@ class Query:
     window: Window | None = None  # preferred dates, from the question's time words
     as_of: date | None = None
     vector: list[float] | None = None  # the question's embedding, computed once
+    asked: str = ""  # the question as put, when `text` is its topic alone (a timeline's)
 
 
 @dataclass
@@ -118,6 +119,11 @@ class Retriever:
         return self.run(q).passages
 
 
+def passage_of(hit: Any) -> Passage:
+    """A passage read straight from the store (an article's lead, say), outside any ranking."""
+    return _passage(0, Candidate(hit.chunk_id, hit, hit.score, scores={"dense": hit.score}))
+
+
 def _passage(n: int, c: Candidate) -> Passage:
     r = c.record
     return Passage(
@@ -142,4 +148,5 @@ def _passage(n: int, c: Candidate) -> Passage:
         also_in=tuple(c.also_in),
         boosts=tuple(sorted((k, round(v, 4)) for k, v in c.boosts.items())),
         page=r.page,
+        cosine=c.scores.get("cosine"),
     )

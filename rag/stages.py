@@ -85,19 +85,64 @@ class SpreadSource:
         since, until = query.where.since, query.where.until or query.as_of
         if since is None or until is None or until < since:
             return candidates
-        step = 7 if (until - since).days > 14 else 1
-        slices, day = [], since
-        while day <= until:
-            end = min(until, day + timedelta(days=step - 1))
-            slices.append([(h.chunk_id, h.score, h) for h in self.store.dense(query.vector or self._embed(query), self.per_slice,
-                                                                              query.where.narrowed(day, end))])
-            day = end + timedelta(days=1)
-        turns = [hits[i] for i in range(self.per_slice) for hits in slices if i < len(hits)]
+        vector = query.vector or self._embed(query)
+        found = [self._articles(self.store.dense(vector, 3 * self.per_slice, query.where.narrowed(day, end)))
+                 for day, end in slices(since, until)]
+        turns = [hits[i] for i in range(self.per_slice) for hits in found if i < len(hits)]
         return _merge(candidates, turns, "spread", "dense")
 
     def _embed(self, query: Query) -> list[float]:
         query.vector = list(self.embedder.get_query_embedding(query.text))
         return query.vector
+
+    def _articles(self, hits: list[Any]) -> list[tuple[str, float, Any]]:
+        """The nearest chunk of each article, for `per_slice` articles: a busy week's several
+        developments, not one article's several chunks."""
+        seen: set[str] = set()
+        out = []
+        for h in hits:
+            article = h.chunk_id.rsplit(":", 1)[0]
+            if article not in seen:
+                seen.add(article)
+                out.append((h.chunk_id, h.score, h))
+        return out[: self.per_slice]
+
+
+def slices(since: Any, until: Any) -> list[tuple[Any, Any]]:
+    """A window cut into days, or into weeks when it spans more than two."""
+    step = 7 if (until - since).days > 14 else 1
+    out, day = [], since
+    while day <= until:
+        end = min(until, day + timedelta(days=step - 1))
+        out.append((day, end))
+        day = end + timedelta(days=1)
+    return out
+
+
+class Balance:
+    """The candidates in turns, one day (or week) of the window after another, each in its own
+    order: the cut to the top k then keeps every part of a story's window, not only its
+    busiest week. With no window asked for, the candidates' own dates span it."""
+
+    name = "balance"
+
+    def __call__(self, query: Query, candidates: list[Candidate]) -> list[Candidate]:
+        days = [from_day_number(c.record.day) for c in candidates if c.hit is not None and c.record.day != UNKNOWN_DAY]
+        known = [d for d in days if d is not None]
+        if not known:
+            return candidates
+        since, until = query.where.since or min(known), query.where.until or query.as_of or max(known)
+        if until < since:
+            return candidates
+        parts = slices(since, until)
+        first, step = day_number(since), (parts[0][1] - parts[0][0]).days + 1
+        groups: dict[int, list[Candidate]] = {}
+        for c in candidates:
+            day = c.record.day if c.hit is not None else UNKNOWN_DAY
+            groups.setdefault((day - first) // step if day != UNKNOWN_DAY else len(parts), []).append(c)
+        ordered = [groups[k] for k in sorted(groups)]
+        turns = [g[i] for i in range(max(map(len, ordered), default=0)) for g in ordered if i < len(g)]
+        return turns
 
 
 def _mark_window(cands: list[Candidate], inside: list[tuple[str, float, Any]]) -> list[Candidate]:
@@ -286,6 +331,7 @@ STAGES: dict[str, Callable[[RetrievalConfig, Store, Any], Stage]] = {
     "window": lambda cfg, store, emb: WindowBoost(cfg.window_boost, cfg.window_margin),
     "recency": lambda cfg, store, emb: RecencyPrior(cfg.recency_weight, cfg.recency_latest_weight, cfg.recency_half_life_days),
     "collapse": lambda cfg, store, emb: Collapse(cfg.dedupe_jaccard),
+    "balance": lambda cfg, store, emb: Balance(),
 }
 
 

@@ -198,7 +198,7 @@ class Generate:
         if stats:
             state.trace.llm = {k: round(v, 2) for k, v in stats.items() if not k.endswith("_s")}
         state.raw = "".join(pieces).strip()
-        state.answer = build_answer(state.question, state.raw, state.passages, state.timings, gen.name)
+        state.answer = build_answer(state.question, state.raw, list(state.request.passages), state.timings, gen.name)
         if not state.answer.answerable and state.trace.gate is not None:
             state.trace.gate.declined_by = "model"
 

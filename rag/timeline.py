@@ -1,14 +1,16 @@
 """The story answer: how something developed, as dated events, then a short overview.
 
-A timeline is another list of answer steps over the same retrieval, asked for
-many passages inside the window (`rag.factory.timeline_steps`):
+A timeline is another list of answer steps over a wider retrieval: the question's
+topic without its time words, many passages, every day or week of the window read
+and kept in turns (`rag.factory.timeline_retriever`, stages `spread` and `balance`):
 
     gate        decline when nothing retrieved is about the question
-    events      group the passages by story and by day (by week for windows over 45 days); for
-                each, the sentence that states what happened, cited where it stands in its
+    events      keep the stories with a passage close to the question; group their passages and
+                their articles' leads by day (by week for windows over 45 days); for each, the
+                sentence that states what happened (`rag.events`), cited where it stands in its
                 article, dated by it, with every outlet that reported it once (no LLM)
     model, prompt, generate, verify
-                the LLM writes 2-4 cited sentences over the chosen events only
+                the LLM writes 2-4 cited sentences over the events that fit the context budget
     changes     where a figure moved within the story: "12 people (Mon 5 Jan) -> 19 people (Thu 15 Jan)"
     freshness
 
@@ -18,23 +20,22 @@ steps at once, so the page and the API show them while the overview is written.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import replace
-from datetime import date
 from typing import Any
 
 from core.types import Answer, Citation, Passage, TimelineEvent
-from rag.context import terms
+from rag import events
+from rag.events import day_of
 from rag.figures import changes, dated_label
-from rag.stages import overlap, shingles
+from rag.retrieve import passage_of
 from core.models.base import GenerationRequest
+from core.text import estimated_tokens
 from rag.prompt import build_messages, prompt_tokens
 from rag.steps import AnswerState, Prompt, PromptTrace, build_answer
 
 WEEKLY_AFTER_DAYS = 45  # a window longer than this is told week by week
-SAME_EVENT = 0.5  # shingle overlap at which two outlets' sentences tell one event
-SECOND = 0.8  # a bucket's second event must score this share of its best one
+CLOSE_TO_BEST = 0.25  # a story is in the answer when a passage of it is this close to the closest one
 _ASKS = re.compile(
     r"\b(what (?:has )?happened|what'?s (?:new|happening)|how (?:did|has|have|is|are)\b.*\b(?:develop|evolv|unfold|progress|go|gone|chang)\w*|"
     r"timeline|chronolog\w*|catch (?:me )?up|bring me up to (?:date|speed)|what (?:has )?changed|since (?:my last visit|last time)|"
@@ -48,27 +49,18 @@ def asks_for_a_story(question: str) -> bool:
     return _ASKS.search(question) is not None
 
 
-def _day(p: Passage) -> date | None:
-    try:
-        return date.fromisoformat(p.date[:10])
-    except ValueError:
-        return None
-
-
-def _bucket(d: date, weekly: bool) -> date:
-    return d.fromordinal(d.toordinal() - d.weekday()) if weekly else d
-
-
 class Events:
-    """Chooses the story's events from the passages (no LLM) and gives the model only those."""
+    """Chooses the story's events from the passages and their articles' leads (no LLM,
+    `rag.events`) and gives the model only those."""
 
     name, closing, eager = "events", False, True
 
-    def __init__(self, stories: Any, max_events: int, min_relevance: float) -> None:
-        self.stories, self.max_events, self.min_relevance = stories, max_events, min_relevance
+    def __init__(self, store: Any, max_events: int, min_relevance: float) -> None:
+        self.store, self.max_events, self.min_relevance = store, max_events, min_relevance
+        self.stories = getattr(store, "stories", None)
 
     def __call__(self, state: AnswerState) -> None:
-        passages = [p for p in state.retrieved if _day(p) is not None]
+        passages = [p for p in state.retrieved if day_of(p) is not None]
         if not passages:
             state.settle(Answer(state.question, "No dated article in the window tells this story.", False,
                                 passages=state.retrieved, model="timeline", mode="timeline"))
@@ -76,84 +68,75 @@ class Events:
         story_of = self.stories.of([p.article_id for p in passages]) if self.stories is not None else {}
         chosen = _main_stories(passages, story_of, self.min_relevance)
         passages = [p for p in passages if story_of.get(p.article_id, "a" + p.article_id) in chosen]
-        days = [d for p in passages if (d := _day(p))]
+        days = [d for p in passages if (d := day_of(p))]
         weekly = (max(days) - min(days)).days > WEEKLY_AFTER_DAYS
-        q = terms(state.query.text)
-        buckets: dict[date, list[tuple[float, str, int, int, Passage]]] = {}
-        idf = _idf(q, passages)
-        for p in passages:
-            for rank, (text, start, end) in enumerate(p.sentence_texts()):
-                score = _sentence_score(text, rank, start, q, idf, p)
-                if score > 0:
-                    buckets.setdefault(_bucket(_day(p), weekly), []).append((score, text, start, end, p))  # type: ignore[arg-type]
-        best = sorted(((pick, c) for c in buckets.values() for pick in _picks(c)), key=lambda bc: -bc[0][0])[: self.max_events]
-        events, given = [], []
-        for n, ((score, text, start, end, p), cands) in enumerate(sorted(best, key=lambda bc: (bc[0][4].date, -bc[0][0])), 1):
-            said = shingles(text)
+        scored = events.score(events.candidates(passages, self._leads(passages), weekly), state.query.text)
+        told, given = [], []
+        for n, (s, bucket) in enumerate(events.picks(scored, self.max_events), 1):
+            p = s.passage
             outlets = dict.fromkeys([p.source, *p.also_in])
-            for _, other, _, _, q_p in cands:
-                if q_p.source not in outlets and overlap(said, shingles(other)) >= SAME_EVENT:
-                    outlets[q_p.source] = None
-            cite = Citation(n, n, p.article_id, p.title, p.source, p.date, text, start, end, p.path, p.page, p.url)
-            events.append(TimelineEvent(p.date[:10], text, (cite,), tuple(o for o in outlets if o), story_of.get(p.article_id, "")))
-            given.append(replace(p, n=n, text=text, start=start, end=end, sentences=((start, end),)))
-        state.timeline = tuple(events)
+            for other in bucket:
+                if other.passage.source not in outlets and events.same_event(s.text, other.text):
+                    outlets[other.passage.source] = None
+            cite = Citation(n, n, p.article_id, p.title, p.source, p.date, s.text, s.start, s.end, p.path, p.page, p.url)
+            told.append(TimelineEvent(p.date[:10], s.text, (cite,), tuple(o for o in outlets if o), story_of.get(p.article_id, "")))
+            given.append(replace(p, n=n, text=s.text, start=s.start, end=s.end, sentences=((s.start, s.end),)))
+        state.timeline = tuple(told)
         state.passages = given
 
-
-def _picks(cands: list[tuple[float, str, int, int, Passage]]) -> list[tuple[float, str, int, int, Passage]]:
-    """A day's (or week's) events: its best sentence, and the best of another story's article
-    when that scores close to it (a week of a long story often holds two developments)."""
-    ranked = sorted(cands, key=lambda x: -x[0])
-    top = ranked[0]
-    said = shingles(top[1])
-    second = next((c for c in ranked[1:] if c[4].article_id != top[4].article_id and c[0] >= SECOND * top[0]
-                   and overlap(said, shingles(c[1])) < SAME_EVENT), None)
-    return [top] if second is None else [top, second]
+    def _leads(self, passages: list[Passage]) -> dict[str, Passage]:
+        """Each article's first chunk, where news says what happened (one store read)."""
+        have = {p.article_id: p for p in passages if p.chunk_id.endswith(":0")}
+        want = [f"{a}:0" for a in dict.fromkeys(p.article_id for p in passages) if a not in have]
+        if want and self.store is not None:
+            have.update((p.article_id, p) for p in map(passage_of, self.store.get(want)))
+        return have
 
 
 def _main_stories(passages: list[Passage], story_of: dict[str, str], min_relevance: float) -> set[str]:
-    """The stories the question is about: those whose passages weigh at least a third of the
-    heaviest one's, among passages close enough to the question."""
-    best = max((p.dense_score or 0.0) for p in passages)
-    weight: dict[str, float] = {}
+    """The stories the question is about: those with a passage close to the question, nearly as
+    close as the closest. Each story counts alone: a long story is many (stories join articles
+    days apart), and a heavy week must not crowd out the quiet ones."""
+    best = max(p.closeness for p in passages)
+    keep = set()
     for p in passages:
-        dense = p.dense_score if p.dense_score is not None else best - 0.1  # a keyword-only hit
-        if dense < max(min_relevance, best - 0.2):
-            continue
-        sid = story_of.get(p.article_id, "a" + p.article_id)
-        weight[sid] = weight.get(sid, 0.0) + p.score
-    top = max(weight.values(), default=0.0)
-    return {sid for sid, w in weight.items() if w >= top / 3}
-
-
-def _idf(q: set[str], passages: list[Passage]) -> dict[str, float]:
-    sents = [terms(s) for p in passages for s, _, _ in p.sentence_texts()]
-    return {t: math.log(1 + len(sents) / (1 + sum(t in s for s in sents))) for t in q}
-
-
-def _sentence_score(text: str, rank: int, start: int, q: set[str], idf: dict[str, float], p: Passage) -> float:
-    """How well a sentence states what happened: the question's words it holds (rare ones count
-    more), early in its article (news says what happened first), with a figure or a name."""
-    if text.rstrip().endswith("?") or not 40 <= len(text) <= 400:
-        return 0.0
-    hit = sum(idf.get(t, 0.0) for t in terms(text) & q)
-    if hit == 0:
-        return 0.0
-    lead = 0.6 if start < 300 else 0.3 if start < 1200 else 0.0
-    facts = 0.2 * bool(re.search(r"\d", text)) + 0.1 * bool(re.search(r"\s[A-Z][a-z]", text[1:]))
-    return hit + lead + facts + (p.dense_score or 0.0)
+        if p.closeness >= max(min_relevance, best - CLOSE_TO_BEST):
+            keep.add(story_of.get(p.article_id, "a" + p.article_id))
+    return keep
 
 
 class OverviewPrompt(Prompt):
-    """The prompt over the events alone, asking for the story in a few sentences, oldest first."""
+    """The prompt over some of the events, asking for the story in a few sentences, oldest first.
+
+    It reads the events under the factoid answer's context budget, spread evenly from the
+    first to the last: the prompt (read at ~70 tokens/s on 2 cores) then costs about what a
+    factoid answer's does, and a 1.5B model given two dozen events loses their order."""
 
     ASK = " Say in two to four sentences, oldest first, how it developed."
 
+    def __init__(self, max_tokens: int, budget: int) -> None:
+        super().__init__(max_tokens)
+        self.budget = budget
+
     def __call__(self, state: AnswerState) -> None:
-        messages = build_messages(state.query.text + self.ASK, state.passages, state.query.as_of)
+        asked = state.query.asked or state.query.text
+        read = [replace(p, n=i) for i, p in enumerate(spread_under(state.passages, self.budget), 1)]
+        messages = build_messages(asked + self.ASK, read, state.query.as_of)
         state.trace.prompt = PromptTrace(prompt_tokens(messages))
-        state.request = GenerationRequest(messages, state.query.text, tuple(state.passages), self.max_tokens)
+        state.request = GenerationRequest(messages, asked, tuple(read), self.max_tokens)
+
+
+def spread_under(passages: list[Passage], budget: int) -> list[Passage]:
+    """As many of `passages` as fit in `budget` estimated tokens, evenly spaced from the first
+    to the last (kept in order); all of them when the budget is 0."""
+    if budget <= 0 or not passages:
+        return list(passages)
+    cost = [estimated_tokens(f"[{p.n}] ({p.title}, {p.date})\n{p.text}") + 1 for p in passages]
+    for k in range(len(passages), 0, -1):
+        picked = sorted({round(i * (len(passages) - 1) / max(1, k - 1)) for i in range(k)})
+        if sum(cost[i] for i in picked) <= budget or k == 1:
+            return [passages[i] for i in picked]
+    return []
 
 
 class Fallback:
@@ -185,11 +168,14 @@ class EventNumbers:
         a = state.answer
         if a is None or not state.timeline or not a.citations:
             return
-        to_event = {c.n: c.passage for c in a.citations}
+        number = {(e.citations[0].article_id, e.citations[0].start): e.citations[0].n for e in state.timeline}
+        read = a.passages  # the events the overview read, numbered 1..k there
+        to_event = {c.n: number.get((read[c.passage - 1].article_id, read[c.passage - 1].start), c.passage) for c in a.citations}
         text = re.sub(r"\[(\d+)\]", lambda m: f"[{to_event.get(int(m.group(1)), int(m.group(1)))}]", a.text)
         unsupported = tuple(replace(u, sentence=re.sub(r"\[(\d+)\]", lambda m: f"[{to_event.get(int(m.group(1)), int(m.group(1)))}]", u.sentence),
                                     citations=tuple(to_event.get(n, n) for n in u.citations)) for u in a.unsupported)
-        state.answer = replace(a, text=text, citations=tuple(replace(c, n=c.passage) for c in a.citations), unsupported=unsupported)
+        state.answer = replace(a, text=text, citations=tuple(replace(c, n=to_event[c.n], passage=to_event[c.n]) for c in a.citations),
+                               unsupported=unsupported, passages=tuple(state.passages))
 
 
 class Changes:
@@ -208,8 +194,8 @@ class Changes:
         extra = []
         lines = []
         for c in found:
-            old = next(e for e in state.timeline if e.date == c.before_date and c.before.split()[-1] in e.text)
-            new = next(e for e in reversed(state.timeline) if e.date == c.after_date and c.after.split()[-1] in e.text)
+            old = next(e for e in state.timeline if e.date == c.before_date and e.text == c.before_sentence)
+            new = next(e for e in reversed(state.timeline) if e.date == c.after_date and e.text == c.after_sentence)
             lines.append(f"{c.before} ({dated_label(c.before_date)}) [{cite[old.text]}] \u2192 {c.after} ({dated_label(c.after_date)}) [{cite[new.text]}]")
             for e in (old, new):
                 if e.citations[0].n not in cited:

@@ -137,3 +137,20 @@ def resolve(question: str, as_of: date) -> Window | None:
     if (m := _LATEST.search(question)) is not None:
         return Window(None, None, m.group(0), latest=True)
     return None
+
+
+_TIME_WORD = re.compile(
+    r"\b(?:(?:since|between|from|until|till|through|during|in|on|of|and|to|the|early|late|mid)\s+)*"
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|"
+    r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|spring|summer|autumn|fall|winter|(?:19|20)\d\d|"
+    r"(?:this|last|past|next)\s+(?:week|month|year|weekend)|today|yesterday|tonight|recently|lately)\b",
+    re.I,
+)
+
+
+def topic(question: str) -> str:
+    """The question without its time words ("the Vatican between February and May 2025" ->
+    "the Vatican"): what a story is about, once its window is a filter of its own."""
+    text = re.sub(r"\s{2,}", " ", _TIME_WORD.sub(" ", question)).strip()
+    text = re.sub(r"\s+([?.!,])", r"\1", text)
+    return text if re.search(r"\w", text) else question

@@ -1,0 +1,162 @@
+"""Choosing a story's events: for each day (or week), the sentence that states what happened.
+
+Pure functions over passages; `rag.timeline.Events` feeds them the retrieved passages and
+the lead of each of their articles (news says what happened first).
+
+A sentence tells its bucket's event when it
+- holds the question's words (rare ones count more),
+- agrees with its article's headline (the headline states the news; the sentence that
+  repeats it is the one that reports it),
+- stands early in its article, and
+- holds what is *new* in its bucket: words that several of the bucket's articles share in
+  their headline or lead and the rest of the window does not ("steel" the week steel
+  tariffs were announced, "pneumonia" the week the pope was treated for it).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass, replace
+from datetime import date
+
+from core.types import Passage
+from rag.context import terms
+from rag.stages import overlap, shingles
+from rag.when import topic
+
+SAME_EVENT = 0.5  # shingle overlap at which two sentences tell one event
+SECOND = 0.6  # a bucket's further events must score this share of its best one
+MOST_PER_BUCKET = 3
+LEAD_SENTENCES = 3  # sentences of an article's lead considered
+LEAD_BONUS = (0.9, 0.6, 0.4)  # by place in the lead; later sentences get LATE_BONUS
+LATE_BONUS = 0.1
+MIN_CHARS, MAX_CHARS = 40, 400  # what can be an event's sentence
+HEADLINE_WEIGHT = 1.5
+NEWS_WEIGHT = 2.0
+_DIGIT, _NAME = re.compile(r"\d"), re.compile(r"\s[A-Z][a-z]")
+
+
+@dataclass(frozen=True)
+class Sentence:
+    text: str
+    start: int
+    end: int
+    passage: Passage
+    place: int  # index in its article's lead, or LEAD_SENTENCES and beyond for a later sentence
+    bucket: date
+    relevance: float  # the best closeness to the question of a retrieved passage of its article
+    score: float = 0.0
+
+
+def day_of(p: Passage) -> date | None:
+    try:
+        return date.fromisoformat(p.date[:10])
+    except ValueError:
+        return None
+
+
+def bucket_of(d: date, weekly: bool) -> date:
+    return d.fromordinal(d.toordinal() - d.weekday()) if weekly else d
+
+
+def candidates(passages: list[Passage], leads: dict[str, Passage], weekly: bool) -> list[Sentence]:
+    """Every sentence that may tell an event: the first sentences of each article's lead, and
+    the sentences of its retrieved passages, each once."""
+    seen: set[tuple[str, int]] = set()
+    out: list[Sentence] = []
+    best: dict[str, float] = {}
+    for p in passages:
+        best[p.article_id] = max(best.get(p.article_id, 0.0), p.closeness)
+    for p in passages:
+        d = day_of(p)
+        if d is None:
+            continue
+        lead = leads.get(p.article_id)
+        sources = ([(lead, True)] if lead is not None else []) + [(p, False)]
+        for src, is_lead in sources:
+            place = 0
+            for text, start, end in src.sentence_texts():
+                short = len(text) < MIN_CHARS  # a dateline or a byline, not a sentence of the story
+                if is_lead and place >= LEAD_SENTENCES:
+                    break
+                if (p.article_id, start) not in seen and not short:
+                    seen.add((p.article_id, start))
+                    out.append(Sentence(text, start, end, src, place if is_lead else LEAD_SENTENCES, bucket_of(d, weekly), best[p.article_id]))
+                place += not short
+    return out
+
+
+def score(sentences: list[Sentence], question: str) -> list[Sentence]:
+    """Each sentence scored (see the module's docstring); those that cannot tell an event dropped."""
+    q = terms(topic(question))
+    arts: dict[str, tuple[date, set[str]]] = {}
+    for s in sentences:  # an article's words that say its news: its headline and its first sentences
+        b, words = arts.get(s.passage.article_id, (s.bucket, terms(s.passage.title)))
+        if s.place < 2:
+            words = words | terms(s.text)
+        arts[s.passage.article_id] = (b, words)
+    all_df = Counter(t for _, words in arts.values() for t in words)
+    by_bucket: dict[date, Counter[str]] = {}
+    in_bucket: Counter[date] = Counter()
+    for b, words in arts.values():
+        by_bucket.setdefault(b, Counter()).update(words)
+        in_bucket[b] += 1
+    n_all = len(arts)
+    n_sent = max(1, len(sentences))
+    sent_df = Counter(t for s in sentences for t in terms(s.text) & q)
+    idf = {t: math.log(1 + n_sent / (1 + sent_df[t])) for t in q}
+    out = []
+    for s in sentences:
+        text = s.text
+        if text.rstrip().endswith("?") or len(text) > MAX_CHARS:
+            continue
+        words = terms(text)
+        title = terms(s.passage.title)
+        hit = sum(idf.get(t, 0.0) for t in words & q)
+        if hit == 0 and not (title & q):
+            continue  # neither the sentence nor its headline is about the question
+        head = len(words & title) / len(title) if title else 0.0
+        n_b, df_b = in_bucket[s.bucket], by_bucket[s.bucket]
+        news = sum(max(0.0, df_b[t] / n_b - all_df[t] / n_all) for t in words - q if df_b[t] >= 2) if n_all > n_b else 0.0
+        lead = LEAD_BONUS[s.place] if s.place < LEAD_SENTENCES else LATE_BONUS if s.start < 1200 else 0.0
+        facts = 0.2 * bool(_DIGIT.search(text)) + 0.1 * bool(_NAME.search(text[1:]))
+        value = hit + HEADLINE_WEIGHT * head + NEWS_WEIGHT * news + lead + facts + s.relevance
+        out.append(replace(s, score=value))
+    return out
+
+
+def picks(scored: list[Sentence], most: int) -> list[tuple[Sentence, list[Sentence]]]:
+    """The events, oldest first, with the sentences of their bucket (for the outlets that also
+    report them): each bucket's best sentence; then, while there is room, more from other
+    articles when they score close to the best and tell something else (a busy week holds
+    several developments: one more for every two articles, up to MOST_PER_BUCKET)."""
+    buckets: dict[date, list[Sentence]] = {}
+    for s in scored:
+        buckets.setdefault(s.bucket, []).append(s)
+    firsts, seconds = [], []
+    told: list[set[str]] = []
+    for b in sorted(buckets):
+        ranked = sorted(buckets[b], key=lambda s: -s.score)
+        top = next((s for s in ranked if all(overlap(shingles(s.text), t) < SAME_EVENT for t in told)), None)
+        if top is None:
+            continue  # the bucket only repeats what an earlier one told
+        told.append(shingles(top.text))
+        firsts.append((top, ranked))
+        articles = len({s.passage.article_id for s in ranked})
+        taken = [top]
+        for s in ranked[1:]:
+            if len(taken) >= min(MOST_PER_BUCKET, 1 + articles // 2) or s.score < SECOND * top.score:
+                break
+            if all(s.passage.article_id != t.passage.article_id and overlap(shingles(s.text), shingles(t.text)) < SAME_EVENT for t in taken):
+                taken.append(s)
+                told.append(shingles(s.text))
+                seconds.append((s, ranked))
+    chosen = sorted(firsts, key=lambda e: -e[0].score)[:most]
+    chosen += sorted(seconds, key=lambda e: -e[0].score)[: max(0, most - len(chosen))]
+    return sorted(chosen, key=lambda e: (e[0].passage.date, -e[0].score))
+
+
+def same_event(a: str, b: str) -> bool:
+    return overlap(shingles(a), shingles(b)) >= SAME_EVENT

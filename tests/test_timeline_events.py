@@ -1,0 +1,80 @@
+"""How a timeline chooses its events over a long window: every week of the story is read (a busy
+week does not crowd out a quiet one), each event is the sentence that states what happened, and
+the question's time words choose the window without pulling in articles about the dates.
+
+The corpus: a harbour strike over six weeks. Week 1 is busy (24 articles on the walkout);
+week 6 has one article, on the deal that ended it. Beside it, a calendar article about the
+holidays "in March and April 2026".
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from conftest import ingest_opts
+from core.models.fake import FakeLLM
+from core.settings import defaults
+from ingest import ingest
+from rag.engine import Engine
+from rag.when import topic
+
+AS_OF = date(2026, 4, 20)
+WALKOUT = [
+    "Dock workers at Port Carvel walked off the job on {d}, halting container traffic at the harbour.",
+    "The harbour strike at Port Carvel entered its second day as dock workers picketed the container gates.",
+    "Shipping lines diverted vessels away from Port Carvel as the dock workers' strike shut the harbour.",
+    "Dock workers' union leaders at Port Carvel said the strike over pay would go on until wages rose.",
+    "Port Carvel harbour stayed closed as striking dock workers marched through the city centre.",
+    "Retailers warned of empty shelves as the Port Carvel harbour strike held up container deliveries.",
+    "The Port Carvel port authority called the dock workers' strike unlawful and asked for talks.",
+    "Trucks queued outside Port Carvel as the harbour strike by dock workers stretched on.",
+]
+DEAL = ("Port Carvel dock workers accepted a 9 percent raise on {d}, ending the strike after six weeks, and the first container ships were "
+        "unloaded the same night.")
+
+
+def _write(folder, name, title, day, body):
+    (folder / name).write_text(f"{title}\n\nBy Staff, Coast Courier\n{day:%B %d, %Y}\n\n{body}\n"
+                               "The union thanked its members. Officials will meet again next month.\n")
+
+
+@pytest.fixture
+def strike_engine(tmp_path, store, embedder):
+    folder = tmp_path / "news"
+    folder.mkdir()
+    start = date(2026, 3, 2)
+    for i in range(24):  # the walkout, told again and again in its first week
+        day = start + timedelta(days=i % 5)
+        body = WALKOUT[i % 8].format(d=f"{day:%A}") + " " + WALKOUT[(i + 3) % 8].format(d=f"{day:%A}")
+        _write(folder, f"walkout-{i}.txt", f"Port Carvel harbour strike, report {i + 1}", day, body)
+    _write(folder, "deal.txt", "Pay deal reached at the docks", date(2026, 4, 9), DEAL.format(d="Thursday"))
+    _write(folder, "holidays.txt", "Holidays in March and April 2026: dates to know", date(2026, 3, 20),
+           "Here are the holidays and observances in March and April 2026, from St. Patrick's Day to Easter Sunday.")
+    assert ingest([folder], store, embedder, ingest_opts()).ok
+    # few passages: the story's eight busy-week articles alone would fill them
+    settings = defaults(timeline_passages=6, timeline_per_slice=2, rerank_depth=100)  # fusion keeps them all: the cut is the last
+    return Engine(store, embedder, FakeLLM(default=lambda req: "Dock workers struck and then settled [1]."), settings=settings)
+
+
+def test_a_quiet_week_is_not_crowded_out_by_a_busy_one(strike_engine):
+    a = strike_engine.answer("How did the Port Carvel harbour strike develop?", as_of=AS_OF, mode="timeline")
+    assert a.timeline[0].date < "2026-03-08"
+    deal = [e for e in a.timeline if "9 percent raise" in e.text]
+    assert deal and deal[0].date == "2026-04-09", [(e.date, e.text) for e in a.timeline]
+
+
+def test_each_event_is_the_sentence_that_states_what_happened(strike_engine):
+    a = strike_engine.answer("How did the Port Carvel harbour strike develop?", as_of=AS_OF, mode="timeline")
+    assert not any("thanked its members" in e.text or "meet again" in e.text for e in a.timeline)
+    for e in a.timeline:
+        c = e.citations[0]
+        assert c.quote == e.text and c.end - c.start == len(e.text)
+
+
+def test_the_question_s_time_words_set_the_window_not_the_topic(strike_engine):
+    asked = "What happened with the Port Carvel harbour strike between March and April 2026?"
+    assert topic(asked) == "What happened with the Port Carvel harbour strike?"
+    a = strike_engine.answer(asked, as_of=AS_OF, mode="timeline")
+    assert a.timeline and not any("holidays" in e.text.lower() for e in a.timeline), [e.text for e in a.timeline]
