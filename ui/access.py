@@ -106,6 +106,18 @@ def key_matches(given: str, keys: list[str]) -> int | None:
     return found
 
 
+def bearer_client(authorization: str, address: str, keys: list[str]) -> tuple[str, str | None]:
+    """Who an HTTP request is, for the per-client limits: `key:N` (its key in NEWSRAG_API_KEYS), or
+    `ip:ADDRESS` when no keys are required; and why it is refused (None when it is not)."""
+    if not keys:
+        return f"ip:{address}", None
+    scheme, _, given = authorization.partition(" ")
+    which = key_matches(given.strip(), keys) if scheme.lower() == "bearer" and given.strip() else None
+    if which is None:
+        return "", "no API key was sent" if not given.strip() else "the API key is not one of NEWSRAG_API_KEYS"
+    return f"key:{which}", None
+
+
 class Limiter:
     """At most `per_client` requests of one client and `total` in all, waiting or running."""
 

@@ -66,6 +66,8 @@ def _parser() -> argparse.ArgumentParser:
     from ui.news_cli import register as register_news
 
     register_news(sub)  # ingest, feeds, update, list
+    from ui.mcp_cli import register as register_mcp
+    register_mcp(sub)  # mcp: the store as MCP tools
 
     s = sub.add_parser("remove", help="remove articles by id or by the file they came from")
     s.add_argument("items", nargs="+")

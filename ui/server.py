@@ -36,7 +36,7 @@ from core.types import Answer
 from rag.engine import Engine
 from store import space
 from ui import openai_format as fmt
-from ui.access import Limiter, api_keys, key_matches, question_too_long
+from ui.access import Limiter, api_keys, bearer_client, question_too_long
 
 log = logging.getLogger(__name__)
 
@@ -144,15 +144,11 @@ def create_api(engine: Engine, settings: Settings) -> Any:
 
     def client_of(request: Request) -> str:
         """The caller's key when keys are required (checked here), else its address."""
-        if not keys:
-            return f"ip:{request.client.host if request.client else '?'}"
-        scheme, _, given = request.headers.get("authorization", "").partition(" ")
-        which = key_matches(given.strip(), keys) if scheme.lower() == "bearer" and given.strip() else None
-        if which is None:
-            why = "no API key was sent" if not given.strip() else "the API key is not one of NEWSRAG_API_KEYS"
+        client, why = bearer_client(request.headers.get("authorization", ""), request.client.host if request.client else "?", keys)
+        if why is not None:
             raise ApiError(401, f"{why}: send the header Authorization: Bearer KEY (in the openai client: api_key=KEY)",
                            "invalid_request_error", "invalid_api_key")
-        return f"key:{which}"
+        return client
 
     @app.get("/v1/models")
     async def models(request: Request) -> dict[str, Any]:
@@ -195,7 +191,7 @@ def create_api(engine: Engine, settings: Settings) -> Any:
         except Exception as e:  # noqa: BLE001 - every failure reaches the client in OpenAI's shape
             if not isinstance(e, (NewsragError, Abandoned)):
                 log.exception("answering failed")
-            raise _server_error(e, settings.home) from e
+            raise server_error(e, settings.home) from e
         if answer.error:
             raise ApiError(502, answer.error, "server_error", "backend_error")
         return fmt.completion(answer)
@@ -230,7 +226,7 @@ def _check_model(model: str) -> None:
                        code="model_not_found")
 
 
-def _server_error(e: Exception, home: Path | None = None) -> ApiError:
+def server_error(e: Exception, home: Path | None = None) -> ApiError:
     full = space.explain(e, home, then="ask again", writing=False) if home is not None else None
     if full is not None:
         return ApiError(507, str(full), "server_error", "disk_full")
@@ -280,7 +276,7 @@ async def _sse(answerer: Answerer, client: str, messages: list[dict[str, Any]], 
         if failure is not None:
             if not isinstance(failure, (NewsragError, Abandoned)):
                 log.error("answering failed", exc_info=failure)
-            raise _server_error(failure, answerer.settings.home)  # type: ignore[arg-type]
+            raise server_error(failure, answerer.settings.home)  # type: ignore[arg-type]
         if future.result().error and live is None:
             raise ApiError(502, future.result().error or "", "server_error", "backend_error")
     return _events(future, queue, cancelled, lambda: live, answerer.settings.home)
@@ -302,7 +298,7 @@ async def _events(future: Any, queue: asyncio.Queue[tuple[str, Any]], cancelled:
         except Exception as e:  # noqa: BLE001 - sent to the client in OpenAI's shape
             if not isinstance(e, (NewsragError, Abandoned)):
                 log.exception("answering failed")
-            yield _event(_server_error(e, home).body())
+            yield _event(server_error(e, home).body())
             return
         if answer.error:
             yield _event(ApiError(502, answer.error, "server_error", "backend_error").body())
