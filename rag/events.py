@@ -33,6 +33,7 @@ LEAD_SENTENCES = 3  # sentences of an article's lead considered
 LEAD_BONUS = (0.9, 0.6, 0.4)  # by place in the lead; later sentences get LATE_BONUS
 LATE_BONUS = 0.1
 MIN_CHARS, MAX_CHARS = 40, 400  # what can be an event's sentence
+LEAD_ONLY_MARGIN = 0.1  # a lead sentence without the question's words counts when its article is this close to the closest
 HEADLINE_WEIGHT = 1.5
 NEWS_WEIGHT = 2.0
 _DIGIT, _NAME = re.compile(r"\d"), re.compile(r"\s[A-Z][a-z]")
@@ -107,6 +108,7 @@ def score(sentences: list[Sentence], question: str) -> list[Sentence]:
     n_sent = max(1, len(sentences))
     sent_df = Counter(t for s in sentences for t in terms(s.text) & q)
     idf = {t: math.log(1 + n_sent / (1 + sent_df[t])) for t in q}
+    best_rel = max((s.relevance for s in sentences), default=0.0)
     out = []
     for s in sentences:
         text = s.text
@@ -115,8 +117,8 @@ def score(sentences: list[Sentence], question: str) -> list[Sentence]:
         words = terms(text)
         title = terms(s.passage.title)
         hit = sum(idf.get(t, 0.0) for t in words & q)
-        if hit == 0 and not (title & q):
-            continue  # neither the sentence nor its headline is about the question
+        if hit == 0 and not (title & q) and (s.place >= LEAD_SENTENCES or s.relevance < best_rel - LEAD_ONLY_MARGIN):
+            continue  # about the question neither in its words nor its headline's, and its article not among the closest
         head = len(words & title) / len(title) if title else 0.0
         n_b, df_b = in_bucket[s.bucket], by_bucket[s.bucket]
         news = sum(max(0.0, df_b[t] / n_b - all_df[t] / n_all) for t in words - q if df_b[t] >= 2) if n_all > n_b else 0.0

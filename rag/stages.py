@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any, Callable
 
+import numpy as np
+
 from core.errors import ConfigError
 from core.filters import UNKNOWN_DAY, day_number, from_day_number
 from core.text import number_tokens, words
@@ -72,9 +74,11 @@ class KeywordSource:
 
 
 class SpreadSource:
-    """Nearest chunks in each day (each week, for spans over two weeks) of the hard filter's
-    dates, taken in turns, so a story answer reads every part of its window, not only the
-    days the question's words match best."""
+    """The articles nearest the question in each day (each week, for spans over two weeks) of
+    the hard filter's dates, taken in turns, so a story answer reads every part of its window,
+    not only the days the question's words match best. Articles are compared by their lead
+    vectors (kept with the stories), in memory: one filtered vector search per week costs
+    ~0.2 s on 90k chunks, this ~10 ms. Each brings its lead chunk, where news says what happened."""
 
     name = "spread"
 
@@ -83,29 +87,38 @@ class SpreadSource:
 
     def __call__(self, query: Query, candidates: list[Candidate]) -> list[Candidate]:
         since, until = query.where.since, query.where.until or query.as_of
-        if since is None or until is None or until < since:
+        stories = getattr(self.store, "stories", None)
+        if since is None or until is None or until < since or stories is None:
             return candidates
-        vector = query.vector or self._embed(query)
-        found = [self._articles(self.store.dense(vector, 3 * self.per_slice, query.where.narrowed(day, end)))
-                 for day, end in slices(since, until)]
+        ids, days, vecs = stories.leads_between(day_number(since), day_number(until))
+        if not ids:
+            return candidates
+        q = np.asarray(query.vector or self._embed(query), dtype=np.float32)
+        norms = np.linalg.norm(vecs, axis=1) * (np.linalg.norm(q) or 1.0)
+        close = vecs @ q / np.where(norms == 0, 1.0, norms)
+        found = []
+        for day, end in slices(since, until):
+            inside = np.flatnonzero((days >= day_number(day)) & (days <= day_number(end)))
+            best = inside[np.argsort(-close[inside])[: self.per_slice]]
+            found.append([(f"{ids[i]}:0", float(close[i]), None) for i in best])
         turns = [hits[i] for i in range(self.per_slice) for hits in found if i < len(hits)]
-        return _merge(candidates, turns, "spread", "dense")
+        return _merge(candidates, turns, "spread", "spread")
 
     def _embed(self, query: Query) -> list[float]:
         query.vector = list(self.embedder.get_query_embedding(query.text))
         return query.vector
 
-    def _articles(self, hits: list[Any]) -> list[tuple[str, float, Any]]:
-        """The nearest chunk of each article, for `per_slice` articles: a busy week's several
-        developments, not one article's several chunks."""
-        seen: set[str] = set()
-        out = []
-        for h in hits:
-            article = h.chunk_id.rsplit(":", 1)[0]
-            if article not in seen:
-                seen.add(article)
-                out.append((h.chunk_id, h.score, h))
-        return out[: self.per_slice]
+
+def _article_turns(cands: list[Candidate]) -> list[Candidate]:
+    """Each article's best candidate first, then each one's second, and so on: a week's
+    several articles before one article's several chunks."""
+    rank: dict[str, int] = {}
+    keyed = []
+    for i, c in enumerate(cands):
+        article = c.chunk_id.rsplit(":", 1)[0]
+        rank[article] = rank.get(article, -1) + 1
+        keyed.append((rank[article], i, c))
+    return [c for _, _, c in sorted(keyed, key=lambda t: (t[0], t[1]))]
 
 
 def slices(since: Any, until: Any) -> list[tuple[Any, Any]]:
@@ -122,7 +135,8 @@ def slices(since: Any, until: Any) -> list[tuple[Any, Any]]:
 class Balance:
     """The candidates in turns, one day (or week) of the window after another, each in its own
     order: the cut to the top k then keeps every part of a story's window, not only its
-    busiest week. With no window asked for, the candidates' own dates span it."""
+    busiest week. Within a day or week, articles take turns too. With no window asked for,
+    the candidates' own dates span it."""
 
     name = "balance"
 
@@ -140,7 +154,7 @@ class Balance:
         for c in candidates:
             day = c.record.day if c.hit is not None else UNKNOWN_DAY
             groups.setdefault((day - first) // step if day != UNKNOWN_DAY else len(parts), []).append(c)
-        ordered = [groups[k] for k in sorted(groups)]
+        ordered = [_article_turns(groups[k]) for k in sorted(groups)]
         turns = [g[i] for i in range(max(map(len, ordered), default=0)) for g in ordered if i < len(g)]
         return turns
 

@@ -50,6 +50,7 @@ CREATE TABLE IF NOT EXISTS members (
 );
 CREATE INDEX IF NOT EXISTS stories_days ON stories (last_day, first_day);
 CREATE INDEX IF NOT EXISTS members_story ON members (story_id);
+CREATE INDEX IF NOT EXISTS members_day ON members (day);
 """
 
 
@@ -185,6 +186,14 @@ class Stories:
             marks = ",".join("?" * len(part))
             out.update(self._db.execute(f"SELECT article_id, story_id FROM members WHERE article_id IN ({marks})", part).fetchall())
         return out
+
+    def leads_between(self, first_day: int, last_day: int) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """The articles dated in [first_day, last_day] (day numbers): their ids, days and lead
+        vectors (one row each), for reading a window article by article without a vector search."""
+        rows = self._db.execute("SELECT article_id, day, vec FROM members WHERE day BETWEEN ? AND ?", (first_day, last_day)).fetchall()
+        if not rows:
+            return [], np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
+        return [r[0] for r in rows], np.array([r[1] for r in rows]), np.stack([np.frombuffer(r[2], dtype=np.float32) for r in rows])
 
     def placed(self) -> set[str]:
         return {r[0] for r in self._db.execute("SELECT article_id FROM members")}
