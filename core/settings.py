@@ -127,6 +127,18 @@ class Settings(BaseSettings):
     fetch_allow: str = Field("", description="Hosts or networks that URL ingest may fetch although they are private, loopback or link-local (comma-separated: intranet.example, 10.1.0.0/16, 127.0.0.1); every other such address is refused.")
     user_agent: str = Field("newsrag/0.1 (news question answering)", description="User-Agent sent when fetching pages and feeds (only http:// and https:// URLs are fetched).")
 
+    # --- watches: saved topics, run after each ingest or update, delivered by feed, webhook or e-mail
+    watch_days: int = Field(7, description="A watch run reads the articles published in this many days up to its day; an event it sent before is never sent again, so an article ingested late still counts.")
+    webhook_attempts: int = Field(4, description="Tries of a watch's webhook POST before the delivery is left pending (the next run tries again).")
+    webhook_backoff_s: float = Field(1.0, description="Seconds before a webhook's second try, doubling for each later one.")
+    webhook_timeout_s: float = Field(10.0, description="Seconds a webhook receiver may take to answer.")
+    smtp_host: str = Field("", description="SMTP server that watches send e-mail through (empty: e-mail delivery is refused with this name).")
+    smtp_port: int = Field(587, description="Port of the SMTP server.")
+    smtp_starttls: bool = Field(True, description="Upgrade the SMTP connection with STARTTLS before logging in.")
+    smtp_user: str = Field("", description="SMTP login (empty: no login).")
+    smtp_password: SecretStr | None = Field(None, description="SMTP password (a secret: never printed).")
+    smtp_from: str = Field("newsrag@localhost", description="Sender address of watch e-mails.")
+
     # --- chat page
     host: str = Field("127.0.0.1", description="Address the chat page binds to.")
     port: int = Field(7860, description="Port of the chat page.")

@@ -60,6 +60,9 @@ def create_app(engine: Engine, settings: Settings, llms: Registry | None = None,
             mode=mode, last_visit=last_visit,
         )
 
+    def add_watch(history, request):  # type: ignore[no-untyped-def]
+        return page.add_watch(history, user=_user(request))
+
     def editor_controls(request):  # type: ignore[no-untyped-def]
         return page.editor_controls(_user(request))
 
@@ -93,6 +96,7 @@ def create_app(engine: Engine, settings: Settings, llms: Registry | None = None,
                             ask = gr.Button("Ask", variant="primary", elem_id="nr-ask")
                             copy = gr.Button("Copy answer", elem_id="nr-copy")
                             clear_btn = gr.Button("Clear conversation", elem_id="nr-clear")
+                            watch_btn = gr.Button("Watch this", elem_id="nr-watch")
                         with gr.Row(equal_height=True):
                             answer_mode = gr.Radio(list(MODES), value="Auto", label="Answer as", scale=3, elem_id="nr-mode",
                                                    info="Auto: the question decides (“what happened…”, “timeline of…” ask for a timeline)")
@@ -165,6 +169,7 @@ def create_app(engine: Engine, settings: Settings, llms: Registry | None = None,
         box.submit(respond, chat_inputs, chat_outputs, api_name=False, **answer_kw)
         examples.click(lambda x: x[0], examples, box, api_name=False, queue=False).then(respond, chat_inputs, chat_outputs, api_name=False, **answer_kw)
         clear_btn.click(page.clear, session, chat_outputs, api_name=False)
+        watch_btn.click(add_watch, chatbot, visit_note, api_name=False, queue=False)
         chatbot.clear(page.clear, session, chat_outputs, api_name=False)
         copy.click(None, plain, None, js="(text) => { window.nrCopy && window.nrCopy(text); }", api_name=False)
         backend.change(page.describe_backend, backend, about, api_name=False)

@@ -67,7 +67,10 @@ def _parser() -> argparse.ArgumentParser:
 
     register_news(sub)  # ingest, feeds, update, list
     from ui.mcp_cli import register as register_mcp
+    from ui.watch_cli import register as register_watch
+
     register_mcp(sub)  # mcp: the store as MCP tools
+    register_watch(sub)  # watch add|list|remove|run
 
     s = sub.add_parser("remove", help="remove articles by id or by the file they came from")
     s.add_argument("items", nargs="+")

@@ -257,6 +257,19 @@ class Page:
         note = f"Removed {len(removed)} article." if removed else "That article was already gone."
         return (message_html(note, "report"), *self.corpus_view())
 
+    def add_watch(self, history: list[dict[str, Any]] | None, user: str | None = None) -> str:
+        """A watch on the conversation's last question (editors only: a watch runs and delivers for everyone)."""
+        from store.watchlist import Watchlist
+
+        if not self.access.can_edit(user):
+            return self.access.refusal(user)
+        asked = next((str(m.get("content", "")) for m in reversed(history or []) if isinstance(m, dict) and m.get("role") == "user"), "")
+        if not asked.strip():
+            return "Ask something first: a watch saves the conversation's last question."
+        w = Watchlist(self.settings.home).add(asked.strip(), [("atom", "")])
+        return (f"Watching “{w.topic}” (watch `{w.id}`): after each ingest its new events go to `/watches/{w.id}.atom` "
+                "on `newsrag serve`; `newsrag watch list` shows it.")
+
     def backend_controls(self, user: str | None = None) -> tuple[Any, ...]:
         """The backend dropdown and the model name as this user may use them: a reader picks among the
         reader's backends only, and cannot name a model (the server checks again on every answer)."""

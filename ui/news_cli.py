@@ -12,6 +12,7 @@ from typing import Any
 
 from core.errors import ConfigError, DiskFullError, NewsragError
 from core.settings import Settings
+from ui.watch_cli import after_ingest
 
 
 def register(sub: Any) -> None:
@@ -97,6 +98,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
                 _refused(args, IngestReport(), e)
             raise
         _show(args)(report)
+        after_ingest(settings, store, embedder, report.added + report.updated)
     if args.watch:
         from ingest.watch import watch
 
@@ -141,12 +143,17 @@ def cmd_update(args: argparse.Namespace, settings: Settings) -> int:
     embedder, store, opts = ingest_parts(settings)
     if not store.manifest.feeds():
         raise ConfigError("no feeds to poll: add one with `newsrag feeds add URL`")
-    if period is None:
+    def once() -> Any:
         report = update(store, embedder, opts)
+        after_ingest(settings, store, embedder, report.added + report.updated)
+        return report
+
+    if period is None:
+        report = once()
         _show(args)(report)
         return 0 if report.ok else 1
     print(f"polling {len(store.manifest.feeds())} feed(s) every {args.every} (Ctrl-C stops)", file=sys.stderr, flush=True)
-    every(period, lambda: update(store, embedder, opts), _show(args))
+    every(period, once, _show(args))
     return 0
 
 

@@ -26,7 +26,7 @@ from typing import Any, AsyncIterator, Callable
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 
@@ -149,6 +149,23 @@ def create_api(engine: Engine, settings: Settings) -> Any:
             raise ApiError(401, f"{why}: send the header Authorization: Bearer KEY (in the openai client: api_key=KEY)",
                            "invalid_request_error", "invalid_api_key")
         return client
+
+    @app.get("/watches/{name}")
+    async def watch_feed(name: str, request: Request) -> Response:
+        """A watch's events as an Atom feed (`newsrag watch add TOPIC`), for feed readers."""
+        client_of(request)
+        from store.watchlist import Watchlist
+        from ui.watches import atom_feed
+
+        wl = Watchlist(settings.home)
+        try:
+            watch = wl.get(name.removesuffix(".atom")) if name.endswith(".atom") else None
+            if watch is None:
+                raise ApiError(404, f"no watch feed {name!r}: `newsrag watch list` gives the ids; the feed is /watches/ID.atom",
+                               code="not_found")
+            return Response(atom_feed(watch, wl.events(watch.id), str(request.url)), media_type="application/atom+xml")
+        finally:
+            wl.close()
 
     @app.get("/v1/models")
     async def models(request: Request) -> dict[str, Any]:
