@@ -239,3 +239,17 @@ def test_the_page_adds_a_watch_on_the_last_question_for_editors_only(floods, sto
     locked = defaults(home=tmp_path / "home", readonly=True)
     assert "read-only" in Page(_engine(store, embedder, locked), locked).add_watch(history)
     assert len(Watchlist(settings.home).all()) == 1
+
+
+@pytest.mark.integration
+def test_newsrag_ingest_runs_the_watches_after_adding_articles(floods, receiver, tmp_path):
+    home = tmp_path / "home"
+    Watchlist(home).add(TOPIC, parse_channels([f"webhook={receiver.url}"]))
+    env = {**os.environ, "NEWSRAG_HOME": str(home), "NEWSRAG_LLM": "extractive", "NEWSRAG_AS_OF": AS_OF.isoformat(), "NEWSRAG_WATCH_DAYS": "30"}
+    newsrag = str(Path(sys.executable).parent / "newsrag")
+    _write(floods, "week2.txt", WEEK2)
+    done = subprocess.run([newsrag, "ingest", str(floods)], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert len(receiver.acked) == 1 and "new event" in done.stderr
+    again = subprocess.run([newsrag, "ingest", str(floods)], env=env, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0 and len(receiver.seen) == 1, "nothing added: the watches do not run"
