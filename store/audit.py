@@ -86,16 +86,18 @@ class Audit:
 
 def audit(store: Parts) -> Audit:
     """Read-only; for a consistent picture hold the writer lock (no ingest mid-write)."""
-    scanned = store.chunks.scan()
+    scanned = store.chunks.scan(whole=False)  # the filter keys: ids, articles, content hashes
     rows = {r.id: r for r in store.manifest.articles()}
     a = Audit(articles=len(rows), chunks=len(scanned), pending=store.manifest.pending())
     by_article: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
     for cid, meta in scanned:
         by_article[str(meta.get("article_id") or cid.rsplit(":", 1)[0])][cid] = meta
-    for aid, chunks in by_article.items():
+    unknown = {aid: chunks for aid, chunks in by_article.items() if aid not in rows}
+    whole = _whole_records(store, [cid for aid, chunks in unknown.items() if aid not in a.pending for cid in chunks])
+    for aid, chunks in unknown.items():
         if aid not in rows:
             # A pending article is a killed write: `recover()` undoes it, never adopt it.
-            if aid not in a.pending and (row := _complete_article(aid, chunks)):
+            if aid not in a.pending and (row := _complete_article(aid, {cid: whole.get(cid, m) for cid, m in chunks.items()})):
                 a.adoptable[aid] = row
             else:
                 a.orphans[aid] = sorted(chunks)
@@ -106,6 +108,14 @@ def audit(store: Parts) -> Audit:
     a.keyword = _keyword_problem(store, scanned)
     a.stray_temp = len(store.keyword.stray_temp_files())
     return a
+
+
+def _whole_records(store: Parts, ids: list[str], batch: int = 10000) -> dict[str, dict[str, Any]]:
+    """The whole records (title, chunk count, ...) of these chunks, for articles the manifest lacks."""
+    out: dict[str, dict[str, Any]] = {}
+    for i in range(0, len(ids), batch):
+        out.update((h.chunk_id, h.meta) for h in store.chunks.get(ids[i : i + batch]))
+    return out
 
 
 def _chunk_problem(aid: str, n: int, content_hash: str, chunks: dict[str, dict[str, Any]]) -> str:
@@ -152,8 +162,8 @@ def _keyword_problem(store: Parts, scanned: list[tuple[str, dict[str, Any]]]) ->
 
 def adopt(store: Parts, a: Audit) -> list[str]:
     """Record in the manifest the complete articles `a` found in Chroma only (hold the lock)."""
-    for row in a.adoptable.values():
-        store.manifest.put(row)
+    if a.adoptable:  # one transaction: a second home joining a server adopts thousands of articles
+        store.manifest.put_many(list(a.adoptable.values()))
     return [f"added {len(a.adoptable)} complete article(s) found in Chroma to the manifest ({few(list(a.adoptable))})"] if a.adoptable else []
 
 

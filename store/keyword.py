@@ -1,8 +1,8 @@
 """BM25 keyword index, persisted beside the store, updated incrementally.
 
 Chroma is the record; this index is derived from it. It is a list of immutable
-*segments* (numpy files: per chunk its id, fingerprint term, length and filter
-fields; postings sorted by term hash) plus one small commit file naming the
+*segments* (numpy files: per chunk its id, fingerprint term, length, filter
+fields and quantised vector; postings by term hash) plus one small commit file naming the
 live segments, the rows deleted since and the fingerprint. A write adds one
 segment for the new chunks and replaces the commit atomically, so adding N
 chunks to a store of M costs O(N) (segments are merged size-tiered, amortised
@@ -15,11 +15,19 @@ hash), so it is updated per chunk and Chroma's is computed by one scan without
 sorting; whether the index matches Chroma is one comparison. Readers reload the
 commit when it changes and load only the segments they lack, so answers see
 articles added by another process; an index they cannot read counts as none.
+
+The same rows answer filtered nearest-neighbour searches (`select(where).nearest`): each
+chunk's unit vector is kept as int8 (384 bytes for MiniLM, a quarter of float32), so the
+chunks a filter admits (a week, an outlet) are compared exactly, all of them, in numpy.
+Chroma's own filtered search costs in proportion to the whole collection (bench/scale.py:
+a week's filter took 53 ms at 20k chunks, 168 ms at 100k), this in proportion to the rows
+admitted. The store re-scores what it finds with Chroma's float32 vectors (store/store.py).
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
 import os
@@ -27,9 +35,10 @@ import shutil
 import tempfile
 import threading
 import uuid
+from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -43,7 +52,7 @@ log = logging.getLogger(__name__)
 TEMP_SUFFIX = ".tmp"
 COMMIT = "index.json"
 LEGACY = "bm25.pkl"  # the pickled bm25s index of earlier versions: rebuilt, never read
-FORMAT = 2
+FORMAT = 3  # 3: postings by term (CSR), strings as UTF-8 bytes, quantised vectors
 K1, B = 1.5, 0.75  # bm25s defaults
 MERGE_DEAD_SHARE = 0.25  # rewrite everything once a quarter of the rows are deleted ones
 
@@ -84,7 +93,7 @@ def _fp(total: int) -> str:
 
 @dataclass(frozen=True)
 class Entry:
-    """One chunk to index: its id, content hash, text to index and filter fields."""
+    """One chunk to index: its id, content hash, text to index, filter fields and vector."""
 
     chunk_id: str
     content_hash: str
@@ -93,35 +102,116 @@ class Entry:
     day: int = -1
     source_key: str = ""
     host: str = ""
+    vector: Any = None  # its embedding (kept quantised, for `Selection.nearest`); None: the segment keeps none
 
 
-_ROW_FIELDS = ("ids", "keys", "lens", "days", "sources", "hosts", "articles")
+_ROW_FIELDS = ("ids", "keys", "lens", "days", "sources", "hosts", "articles", "vecs", "scales")
+_POSTINGS = ("vocab", "starts", "rows", "tfs")
+
+
+def _bytes(texts: Iterable[str]) -> np.ndarray:
+    """Strings as a numpy bytes array (UTF-8): a quarter of numpy's 4-byte-per-character text arrays."""
+    return np.array([t.encode() for t in texts], dtype="S")
+
+
+def _texts(arr: np.ndarray) -> list[str]:
+    return [b.decode() for b in arr.tolist()]
+
+
+def _quantise(vectors: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Unit vectors as int8 (largest component 127) and a scale per row; (n, 0) when any is missing."""
+    if not len(vectors) or any(v is None or len(v) == 0 for v in vectors):
+        return np.zeros((len(vectors), 0), np.int8), np.zeros(len(vectors), np.float32)
+    m = np.asarray(vectors, dtype=np.float32)
+    m /= np.maximum(np.linalg.norm(m, axis=1, keepdims=True), 1e-12)
+    peak = np.maximum(np.abs(m).max(axis=1), 1e-12)
+    return np.round(m * (127 / peak)[:, None]).astype(np.int8), (peak / 127).astype(np.float32)
+
+
+def _postings(terms: np.ndarray, rows: np.ndarray, tfs: np.ndarray) -> dict[str, np.ndarray]:
+    """Postings (term hash, row, count) as CSR: each distinct term once, with where its rows start."""
+    order = np.argsort(terms, kind="stable")
+    t = terms[order]
+    starts = np.concatenate([[0], np.flatnonzero(t[1:] != t[:-1]) + 1, [len(t)]]).astype(np.int64) if len(t) else np.zeros(1, np.int64)
+    return {"vocab": t[starts[:-1]], "starts": starts, "rows": rows[order].astype(np.int32),
+            "tfs": np.minimum(tfs[order], 65535).astype(np.uint16)}
+
+
+def _pieces(seg: "Segment", size: int = 4_000_000) -> Iterator[tuple[int, int]]:
+    """Ranges of a segment's terms holding about `size` postings each (memory stays bounded)."""
+    first = 0
+    while first < len(seg.vocab):
+        last = max(first + 1, int(np.searchsorted(seg.starts, seg.starts[first] + size, side="right")) - 1)
+        last = min(last, len(seg.vocab))
+        yield first, last
+        first = last
+
+
+def _live_postings(seg: "Segment", keep: np.ndarray, vocab: np.ndarray, first: int, last: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The live postings of terms first..last-1: (term's index in `vocab`, row, count), by term."""
+    lo, hi = seg.starts[first], seg.starts[last]
+    term = np.repeat(np.searchsorted(vocab, seg.vocab[first:last]).astype(np.int64), np.diff(seg.starts[first : last + 1]))
+    rows = seg.rows[lo:hi]
+    live = keep[rows]
+    return term[live], rows[live], seg.tfs[lo:hi][live]
+
+
+def _merge_postings(parts: Sequence[tuple["Segment", np.ndarray]], new_rows: list[np.ndarray]) -> dict[str, np.ndarray]:
+    """The parts' live postings as one CSR, without sorting them all: each part's are in term order
+    already, so two passes (count per term, then place) put them in order, part after part."""
+    vocab = np.unique(np.concatenate([seg.vocab for seg, _ in parts])) if parts else np.zeros(0, np.uint64)
+    counts = np.zeros(len(vocab), dtype=np.int64)
+    for seg, keep in parts:
+        for first, last in _pieces(seg):
+            counts += np.bincount(_live_postings(seg, keep, vocab, first, last)[0], minlength=len(vocab))
+    used = counts > 0
+    remap = np.cumsum(used) - 1
+    starts = np.concatenate([[0], np.cumsum(counts[used])]).astype(np.int64)
+    rows_out, tfs_out = np.empty(int(starts[-1]), np.int32), np.empty(int(starts[-1]), np.uint16)
+    cursor = starts[:-1].copy()  # the next free place of each term
+    for (seg, keep), new_row in zip(parts, new_rows):
+        for first, last in _pieces(seg):
+            term, rows, tfs = _live_postings(seg, keep, vocab, first, last)
+            if not len(term):
+                continue
+            term = remap[term]
+            run = np.flatnonzero(np.concatenate([[True], term[1:] != term[:-1]]))
+            within = np.arange(len(term)) - np.repeat(run, np.diff(np.concatenate([run, [len(term)]])))
+            dest = cursor[term] + within
+            rows_out[dest], tfs_out[dest] = new_row[rows], tfs
+            cursor[term[run]] += np.diff(np.concatenate([run, [len(term)]]))
+    return {"vocab": vocab[used], "starts": starts, "rows": rows_out, "tfs": tfs_out}
 
 
 @dataclass
 class Segment:
-    """Immutable: per-row arrays and postings (term hash, row, term count) sorted by term."""
+    """Immutable: per-row arrays, postings by term (CSR) and quantised vectors."""
 
     name: str
-    ids: np.ndarray
+    ids: np.ndarray  # chunk ids (UTF-8 bytes, as are the other string columns)
     keys: np.ndarray  # uint64 key hash per row (fingerprint part)
     lens: np.ndarray  # int32 tokens per row
     days: np.ndarray  # int32 day number
     sources: np.ndarray
     hosts: np.ndarray
     articles: np.ndarray
-    terms: np.ndarray  # uint64, sorted
+    vecs: np.ndarray  # int8 (rows, dim): each unit vector scaled to a largest component of 127; dim 0: none kept
+    scales: np.ndarray  # float32 per row: vecs * scales is the unit vector (to 1/254 of its largest component)
+    vocab: np.ndarray  # uint64 term hashes, sorted, distinct
+    starts: np.ndarray  # int64, len(vocab) + 1: term vocab[i] is in rows[starts[i]:starts[i + 1]]
     rows: np.ndarray  # int32
-    tfs: np.ndarray  # float32
+    tfs: np.ndarray  # uint16 times the term occurs in the row
 
     def __len__(self) -> int:
         return len(self.ids)
 
+    @property
+    def dim(self) -> int:
+        return int(self.vecs.shape[1]) if self.vecs.ndim == 2 else 0
+
     @classmethod
     def build(cls, entries: Sequence[Entry]) -> "Segment":
-        terms: list[int] = []
-        rows: list[int] = []
-        tfs: list[int] = []
+        terms, rows, tfs = array("Q"), array("i"), array("q")  # typed: 8 or 4 bytes an item, not a Python int each
         lens = np.zeros(len(entries), dtype=np.int32)
         for r, e in enumerate(entries):
             tokens = tokenize(e.text) or ["_"]
@@ -132,53 +222,47 @@ class Segment:
                 counts[h] = counts.get(h, 0) + 1
             terms.extend(counts)
             tfs.extend(counts.values())
-            rows.extend([r] * len(counts))
-        t = np.array(terms, dtype=np.uint64)
-        order = np.argsort(t, kind="stable")
+            rows.extend(itertools.repeat(r, len(counts)))
+        vecs, scales = _quantise([e.vector for e in entries])
         return cls(
             f"seg-{uuid.uuid4().hex[:16]}.npz",
-            np.array([e.chunk_id for e in entries], dtype=str),
+            _bytes(e.chunk_id for e in entries),
             np.array([key_hash(chunk_key(e.chunk_id, e.content_hash)) for e in entries], dtype=np.uint64),
             lens,
             np.array([e.day for e in entries], dtype=np.int32),
-            np.array([e.source_key for e in entries], dtype=str),
-            np.array([e.host for e in entries], dtype=str),
-            np.array([e.article_id for e in entries], dtype=str),
-            t[order],
-            np.array(rows, dtype=np.int32)[order],
-            np.array(tfs, dtype=np.float32)[order],
+            _bytes(e.source_key for e in entries),
+            _bytes(e.host for e in entries),
+            _bytes(e.article_id for e in entries),
+            vecs, scales,
+            **_postings(np.frombuffer(terms, dtype=np.uint64), np.frombuffer(rows, dtype=np.int32), np.frombuffer(tfs, dtype=np.int64)),
         )
 
     @classmethod
     def merge(cls, parts: Sequence[tuple["Segment", np.ndarray]]) -> "Segment":
-        """The live rows (`keep` masks) of several segments as one."""
+        """The live rows (`keep` masks) of several segments as one (vectors only if every part has them)."""
+        dims = {seg.dim for seg, keep in parts if keep.any()}  # an empty part (the index of an empty store) has none
+        keep_vectors = len(dims) == 1 and 0 not in dims
         cols: dict[str, list[np.ndarray]] = {f: [] for f in _ROW_FIELDS}
-        terms, rows, tfs = [], [], []
-        offset = 0
+        new_rows, offset = [], 0
         for seg, keep in parts:
-            new_row = np.cumsum(keep) - 1 + offset
+            new_rows.append((np.cumsum(keep) - 1 + offset).astype(np.int32))
             for f in _ROW_FIELDS:
-                cols[f].append(getattr(seg, f)[keep])
-            live = keep[seg.rows]
-            terms.append(seg.terms[live])
-            rows.append(new_row[seg.rows[live]].astype(np.int32))
-            tfs.append(seg.tfs[live])
+                if f not in ("vecs", "scales") or (keep_vectors and keep.any()):
+                    cols[f].append(getattr(seg, f)[keep])
             offset += int(keep.sum())
-        t = np.concatenate(terms) if terms else np.zeros(0, np.uint64)
-        order = np.argsort(t, kind="stable")
-        joined = {f: np.concatenate(v) for f, v in cols.items()}
-        return cls(f"seg-{uuid.uuid4().hex[:16]}.npz", **joined, terms=t[order],
-                   rows=np.concatenate(rows)[order] if rows else np.zeros(0, np.int32),
-                   tfs=np.concatenate(tfs)[order] if tfs else np.zeros(0, np.float32))
+        joined = {f: np.concatenate(v) for f, v in cols.items() if v}
+        if not keep_vectors:
+            joined["vecs"], joined["scales"] = np.zeros((offset, 0), np.int8), np.zeros(offset, np.float32)
+        return cls(f"seg-{uuid.uuid4().hex[:16]}.npz", **joined, **_merge_postings(parts, new_rows))
 
     def save(self, folder: Path) -> None:
-        arrays = {f: getattr(self, f) for f in (*_ROW_FIELDS, "terms", "rows", "tfs")}
+        arrays = {f: getattr(self, f) for f in (*_ROW_FIELDS, *_POSTINGS)}
         _atomic_write(folder / self.name, lambda f: np.savez(f, **arrays))
 
     @classmethod
     def load(cls, folder: Path, name: str) -> "Segment":
         with np.load(folder / name, allow_pickle=False) as z:
-            return cls(name, **{f: z[f] for f in (*_ROW_FIELDS, "terms", "rows", "tfs")})
+            return cls(name, **{f: z[f] for f in (*_ROW_FIELDS, *_POSTINGS)})
 
 
 @dataclass
@@ -188,7 +272,8 @@ class _State:
     segments: list[Segment] = field(default_factory=list)
     dead: list[np.ndarray] = field(default_factory=list)  # bool per segment row
     total: int = 0  # fingerprint sum
-    where: dict[str, tuple[int, int]] = field(default_factory=dict)  # live id -> (segment, row)
+    where: dict[str, int] = field(default_factory=dict)  # live id -> segment << 32 | row
+    _avg_len: float | None = None
 
     @property
     def live_count(self) -> int:
@@ -196,6 +281,64 @@ class _State:
 
     def live_ids(self) -> list[str]:
         return list(self.where)
+
+    def place(self, s: int, rows: np.ndarray | None = None) -> None:
+        """Record where the ids of segment `s` live (all its rows, or these)."""
+        seg = self.segments[s]
+        rows = np.arange(len(seg)) if rows is None else rows
+        self.where.update(zip(_texts(seg.ids[rows]), ((rows.astype(np.int64) | (s << 32)).tolist())))
+
+    def avg_len(self) -> float:
+        if self._avg_len is None:
+            self._avg_len = sum(int(s.lens[~d].sum()) for s, d in zip(self.segments, self.dead)) / max(1, self.live_count)
+        return self._avg_len
+
+    def offsets(self) -> np.ndarray:
+        return np.cumsum([0] + [len(s) for s in self.segments])
+
+    def live(self) -> np.ndarray:
+        return ~np.concatenate(self.dead) if self.dead else np.zeros(0, bool)
+
+    def vector_dim(self) -> int:
+        """The dimension of the vectors every segment keeps; 0 when some keep none."""
+        dims = {s.dim for s in self.segments if len(s)}
+        return dims.pop() if len(dims) == 1 else 0
+
+
+class Selection:
+    """The live rows a filter admits, in one loaded commit: how many, which of some ids, and the
+    nearest by the quantised vectors (an exact search over these rows alone)."""
+
+    def __init__(self, state: _State, where: "Filter") -> None:
+        self._state = state
+        self._mask = state.live() & _mask(state, where)
+        self.count = int(self._mask.sum())
+
+    def admits(self, ids: Sequence[str]) -> list[bool]:
+        """Which of `ids` are live rows the filter admits (an id the index lacks: False)."""
+        offsets, where = self._state.offsets(), self._state.where
+        out = []
+        for cid in ids:
+            at = where.get(cid)
+            out.append(at is not None and bool(self._mask[offsets[at >> 32] + (at & 0xFFFFFFFF)]))
+        return out
+
+    def nearest(self, vector: Sequence[float], k: int) -> list[str]:
+        """The ids of the `k` admitted rows nearest `vector` by cosine, best first ([] with no vectors)."""
+        if k <= 0 or not self.count or not self._state.vector_dim():
+            return []
+        q = np.asarray(vector, dtype=np.float32)
+        q = q / (float(np.linalg.norm(q)) or 1.0)
+        offsets, found, scores = self._state.offsets(), [], []
+        for s, seg in enumerate(self._state.segments):
+            rows = np.flatnonzero(self._mask[offsets[s] : offsets[s + 1]])
+            if len(rows):
+                scores.append((seg.vecs[rows].astype(np.float32) @ q) * seg.scales[rows])
+                found.append(np.stack([np.full(len(rows), s), rows], axis=1))
+        score, at = np.concatenate(scores), np.concatenate(found)
+        top = np.argpartition(-score, k - 1)[:k] if len(score) > k else np.arange(len(score))
+        top = top[np.argsort(-score[top], kind="stable")]
+        return [self._state.segments[s].ids[r].decode() for s, r in at[top].tolist()]
 
 
 class KeywordIndex:
@@ -210,9 +353,13 @@ class KeywordIndex:
         self.error = ""  # why the index on disk could not be read, if it could not
 
     # --- writes (the store's writer only)
-    def rebuild(self, entries: Sequence[Entry]) -> None:
-        """The whole index from `entries` (every chunk in Chroma), in one segment."""
-        seg = Segment.build(entries)
+    def rebuild(self, entries: Iterable[Entry], batch: int = 20_000) -> None:
+        """The whole index from `entries` (every chunk in Chroma), in one segment; read `batch`
+        entries at a time, so a generator over Chroma is never held whole in memory."""
+        parts, it = [], iter(entries)
+        while chunk := list(itertools.islice(it, batch)):
+            parts.append(Segment.build(chunk))
+        seg = Segment.merge([(p, np.ones(len(p), dtype=bool)) for p in parts]) if len(parts) > 1 else (parts or [Segment.build([])])[0]
         state = _State([seg], [np.zeros(len(seg), dtype=bool)], 0)
         self._index_rows(state, 0)
         self._commit(state, new=[seg])
@@ -231,11 +378,11 @@ class KeywordIndex:
         articles = set(remove_articles)
         if articles:
             for s, seg in enumerate(state.segments):
-                hit = np.isin(seg.articles, list(articles)) & ~state.dead[s]
-                gone.update(seg.ids[hit].tolist())
+                hit = np.isin(seg.articles, _bytes(sorted(articles))) & ~state.dead[s]
+                gone.update(_texts(seg.ids[hit]))
         for cid in gone:
             if (at := state.where.pop(cid, None)) is not None:
-                s, r = at
+                s, r = at >> 32, at & 0xFFFFFFFF
                 state.dead[s][r] = True
                 state.total -= int(state.segments[s].keys[r])
         new: list[Segment] = []
@@ -250,10 +397,8 @@ class KeywordIndex:
 
     @staticmethod
     def _index_rows(state: _State, s: int) -> None:
-        seg = state.segments[s]
-        for r, cid in enumerate(seg.ids.tolist()):
-            state.where[cid] = (s, r)
-        state.total += int(seg.keys.sum(dtype=np.uint64))
+        state.place(s)
+        state.total += int(state.segments[s].keys.sum(dtype=np.uint64))
 
     def _compact(self, state: _State, new: list[Segment]) -> _State:
         """Size-tiered: merge the newest segment into the one before while it is at least
@@ -269,8 +414,7 @@ class KeywordIndex:
         merged = Segment.merge([(seg, ~dead) for seg, dead in zip(state.segments[first:], state.dead[first:])])
         # Rows before `first` keep their places; the merged ones move (the fingerprint is unchanged).
         out = _State(state.segments[:first] + [merged], state.dead[:first] + [np.zeros(len(merged), dtype=bool)], state.total, state.where)
-        for r, cid in enumerate(merged.ids.tolist()):
-            out.where[cid] = (first, r)
+        out.place(first)
         new[:] = [merged]
         return out
 
@@ -327,7 +471,7 @@ class KeywordIndex:
     def _read(self) -> tuple[_State, dict[str, Segment], str]:
         commit = json.loads(self.file.read_bytes())
         if commit.get("format") != FORMAT:
-            raise ValueError(f"format {commit.get('format')!r}, expected {FORMAT}")
+            raise ValueError(f"in format {commit.get('format')!r}; this newsrag reads {FORMAT} (a rebuild writes it)")
         state, cache = _State(), {}
         for s, part in enumerate(commit["segments"]):
             seg = self._cache.get(part["name"]) or Segment.load(self.folder, part["name"])
@@ -336,8 +480,7 @@ class KeywordIndex:
             state.segments.append(seg)
             state.dead.append(dead)
             cache[seg.name] = seg
-            for r in np.flatnonzero(~dead).tolist():
-                state.where[str(seg.ids[r])] = (s, r)
+            state.place(s, np.flatnonzero(~dead))
             state.total += int(seg.keys[~dead].sum(dtype=np.uint64))
         fp = _fp(state.total)
         if fp != commit["fingerprint"] or state.live_count != commit["chunks"]:
@@ -387,7 +530,19 @@ class KeywordIndex:
         offsets = np.cumsum([len(s) for s in state.segments])
         segs = np.searchsorted(offsets, hits, side="right")
         starts = offsets - np.array([len(s) for s in state.segments])
-        return [(str(state.segments[s].ids[i - starts[s]]), float(scores[i])) for s, i in zip(segs.tolist(), hits.tolist())]
+        return [(state.segments[s].ids[i - starts[s]].decode(), float(scores[i])) for s, i in zip(segs.tolist(), hits.tolist())]
+
+    def vector_dim(self) -> int:
+        """The length of the vectors the index keeps (0: none, or not for every chunk)."""
+        self._refresh()
+        return self._state.vector_dim()
+
+    def select(self, where: "Filter") -> Selection:
+        """The live chunks `where` admits (see `Selection`)."""
+        self._refresh()
+        with self._lock:
+            state = self._state
+        return Selection(state, where)
 
     def stray_temp_files(self) -> list[Path]:
         """Half-written files a killed writer left: temp files and segments no commit names."""
@@ -416,23 +571,24 @@ class KeywordIndex:
 def _bm25(state: _State, tokens: list[str]) -> np.ndarray:
     """bm25s's 'lucene' BM25 over the live rows: idf ln(1 + (N - df + .5)/(df + .5)),
     tf / (tf + k1 (1 - b + b len/avglen)); a repeated query token counts again, as in bm25s."""
-    offsets = np.cumsum([0] + [len(s) for s in state.segments])
+    offsets = state.offsets()
     scores = np.zeros(int(offsets[-1]), dtype=np.float32)
     n = state.live_count
-    total_len = sum(int(s.lens[~d].sum()) for s, d in zip(state.segments, state.dead))
-    avg = total_len / n
+    avg = np.float32(state.avg_len())
     counts: dict[int, int] = {}
     for t in tokens:
         counts[_term(t)] = counts.get(_term(t), 0) + 1
     for term, times in counts.items():
         found = []
         df = 0
+        key = np.uint64(term)
         for s, seg in enumerate(state.segments):
-            lo, hi = np.searchsorted(seg.terms, np.uint64(term), side="left"), np.searchsorted(seg.terms, np.uint64(term), side="right")
-            if hi > lo:
+            i = int(np.searchsorted(seg.vocab, key))
+            if i < len(seg.vocab) and seg.vocab[i] == key:
+                lo, hi = seg.starts[i], seg.starts[i + 1]
                 rows, tfs = seg.rows[lo:hi], seg.tfs[lo:hi]
                 keep = ~state.dead[s][rows]
-                rows, tfs = rows[keep], tfs[keep]
+                rows, tfs = rows[keep], tfs[keep].astype(np.float32)
                 df += len(rows)
                 found.append((s, rows, tfs))
         if not df:
@@ -440,27 +596,29 @@ def _bm25(state: _State, tokens: list[str]) -> np.ndarray:
         idf = np.float32(np.log(1 + (n - df + 0.5) / (df + 0.5)))
         for s, rows, tfs in found:
             lens = state.segments[s].lens[rows]
-            tfc = tfs / (K1 * ((1 - B) + B * lens / np.float32(avg)) + tfs)
+            tfc = tfs / (K1 * ((1 - B) + B * lens / avg) + tfs)
             scores[offsets[s] + rows] += (times * idf * tfc).astype(np.float32)
     return scores
 
 
 def _mask(state: _State, where: "Filter") -> np.ndarray:
     """Filter.matches over every row: days by number, outlets by source key or host, article ids."""
-    days = np.concatenate([s.days for s in state.segments])
-    ok = np.ones(len(days), dtype=bool)
-    if (since := where.since_day) is not None:
-        ok &= days >= since
-    if (until := where.until_day) is not None:
-        ok &= days <= until
-    if where.sources:
-        wanted = list(where.sources)
-        ok &= np.isin(np.concatenate([s.sources for s in state.segments]), wanted) | np.isin(
-            np.concatenate([s.hosts for s in state.segments]), wanted
-        )
-    if where.article_ids:
-        ok &= np.isin(np.concatenate([s.articles for s in state.segments]), list(where.article_ids))
-    return ok
+    since, until = where.since_day, where.until_day
+    wanted = _bytes(where.sources) if where.sources else None
+    articles = _bytes(where.article_ids) if where.article_ids else None
+    parts = []
+    for seg in state.segments:
+        ok = np.ones(len(seg), dtype=bool)
+        if since is not None:
+            ok &= seg.days >= since
+        if until is not None:
+            ok &= seg.days <= until
+        if wanted is not None:
+            ok &= np.isin(seg.sources, wanted) | np.isin(seg.hosts, wanted)
+        if articles is not None:
+            ok &= np.isin(seg.articles, articles)
+        parts.append(ok)
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
 
 
 def _atomic_write(path: Path, write: Any) -> None:

@@ -327,6 +327,7 @@ def test_a_failing_read_on_a_nearly_full_disk_is_one_line_too(writable_store, mo
         raise InternalError(BACKFILL)
 
     monkeypatch.setattr(Collection, "query", fails)
+    monkeypatch.setattr(Collection, "get", fails)  # a filtered search of a small store reads by id
     monkeypatch.setattr(space, "free_bytes", lambda p: 2 * 2**20)
     code, out, err = run_cli(["ask", "Who is the Kremlin spokesman?"], writable_store.home, monkeypatch, capsys)
     assert code == 2 and err.startswith("error: no space left on ") and len(err.strip().splitlines()) == 1, err
