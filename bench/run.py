@@ -18,6 +18,8 @@
   (out/latency.json); every QA report also holds its stage-by-stage latency budget;
 - sweep: chunk tokens x overlap sentences, judged by the retrieval-only QA
   check on the corpus and by RGB (out/sweep.json);
+- scale: bench/scale.py at a small size (`--scale-sizes`, default 20,000 chunks), its chunks and
+  vectors copied from the RealTimeQA store (out/scale.json, out/scale.png; about a minute);
 - out/summary.md: every table (bench/RESULTS.md is a committed copy of one run).
 
 Settings come from the environment / .env, as for `newsrag`.
@@ -30,7 +32,9 @@ import json
 import logging
 import os
 import platform
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -58,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--latency", action="store_true", help="also whole passages vs selected sentences, interleaved (bench/latency.py: seed QA + RealTimeQA dev-small)")
     p.add_argument("--rt-limit", type=int, default=40, help="with --latency: RealTimeQA questions")
     p.add_argument("--sweep-rgb", action="store_true", help="judge the sweep on RGB too (about 1.5 min per setting)")
+    p.add_argument("--scale-sizes", default="20000", help="bench/scale.py's store sizes, from the RealTimeQA store's chunks ('' skips it)")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("bm25s").setLevel(logging.WARNING)
@@ -86,14 +91,18 @@ def main(argv: list[str] | None = None) -> int:
     _write(args.out / "qa.json", qa)
     sections.append(f"## QA ({settings.llm} LLM)\n\n" + qa_markdown(qa))
 
+    rt_home = args.realtime_home or Path(tempfile.mkdtemp(prefix="newsrag-rt-"))  # kept for the scale run, then deleted
     if not args.no_realtime and args.realtime.is_dir():
         from evaluation.realtime import realtime_markdown, run_realtime
 
         _say("RealTimeQA eval, time-aware and timeless arms" + (" (retrieval only)" if args.no_llm else " (with the LLM)"))
         rt = run_realtime(args.realtime, settings, with_llm=not args.no_llm, limit=args.realtime_limit,
-                          home=args.realtime_home, embedder=embedder)
+                          home=rt_home, embedder=embedder)
         _write(args.out / "realtime.json", rt)
         sections.append("## News in time (RealTimeQA)\n\n" + realtime_markdown(rt))
+    sections.append("## Scale (synthetic stores)\n\n" + run_scale_section(args, rt_home))
+    if args.realtime_home is None:
+        shutil.rmtree(rt_home, ignore_errors=True)
     sections.append("## Story answers (RealTimeQA storylines)\n\n" + run_stories_section(args, settings, embedder))
     if args.latency:
         _say("latency: whole passages vs selected sentences, interleaved, seed QA + RealTimeQA dev-small")
@@ -112,6 +121,22 @@ def main(argv: list[str] | None = None) -> int:
     print((args.out / "summary.md").read_text())
     print(f"written: {', '.join(str(p.relative_to(REPO)) for p in sorted(args.out.iterdir()))}", file=sys.stderr)
     return 0
+
+
+def run_scale_section(args: argparse.Namespace, source: Path) -> str:
+    """bench/scale.py at `--scale-sizes`, its chunks and vectors copied from the RealTimeQA store."""
+    if not args.scale_sizes or not (source / "chroma").exists():
+        why = "--scale-sizes ''" if not args.scale_sizes else "no RealTimeQA store to copy chunks from (--no-realtime)"
+        _say(f"scale skipped: {why}")
+        return f"Skipped: {why}."
+    sys.path.insert(0, str(REPO / "bench"))
+    import scale
+
+    _say(f"scale: synthetic stores of {args.scale_sizes} chunks from {source}")
+    with tempfile.TemporaryDirectory(prefix="newsrag-scale-") as root:
+        scale.main(["--source", str(source), "--sizes", args.scale_sizes, "--root", root, "--out", str(args.out)])
+    rows = json.loads((args.out / "scale.json").read_text())
+    return scale.markdown(rows) + "\n\nCopies of the RealTimeQA store's chunks (bench/scale.py says how they differ from a real store)."
 
 
 def run_stories_section(args: argparse.Namespace, settings: Any, embedder: Any) -> str:
