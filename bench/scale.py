@@ -506,6 +506,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--reuse", action="store_true", help="measure a store already built at ROOT/scale-SIZE")
     p.add_argument("--out", type=Path, default=REPO / "bench/out")
     p.add_argument("--json", action="store_true", help="print the list of per-size results as JSON")
+    p.add_argument("--collection", default=None, help="the collections' base name (default: articles; scaleSIZE when building on a server)")
     p.add_argument("--join", action="store_true", help="with --chroma-url: also time a second NEWSRAG_HOME joining the server (catch_up)")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--child-join", action="store_true", help=argparse.SUPPRESS)
@@ -537,7 +538,9 @@ def main(argv: list[str] | None = None) -> int:
         prepare_questions(work, embedder, args.questions, args.qa)
         for size in [int(s) for s in args.sizes.split(",") if s.strip()]:
             home = args.root / f"scale-{size}"
-            base = f"scale{size}" if args.chroma_url else "articles"  # on a server: a collection of its own
+            # On a server each size gets a collection of its own, unless measuring one served as built
+            # (`chroma run --path HOME/chroma` over a store built here, with --reuse).
+            base = args.collection or (f"scale{size}" if args.chroma_url and not args.reuse else "articles")
             if args.reuse and (home / "manifests").exists():
                 from store import Store
 

@@ -444,6 +444,10 @@ class KeywordIndex:
                 p.unlink(missing_ok=True)
 
     # --- reads
+    def load(self) -> None:
+        """Read the index on disk now (readers otherwise read it at their first use)."""
+        self._refresh()
+
     def _refresh(self) -> None:
         identity = _identity(self.file)
         if identity is None:
