@@ -93,7 +93,9 @@ def audit(store: Parts) -> Audit:
     for cid, meta in scanned:
         by_article[str(meta.get("article_id") or cid.rsplit(":", 1)[0])][cid] = meta
     unknown = {aid: chunks for aid, chunks in by_article.items() if aid not in rows}
-    whole = _whole_records(store, [cid for aid, chunks in unknown.items() if aid not in a.pending for cid in chunks])
+    # The manifest row comes from one chunk's whole record (title, chunk count, ...); the rest
+    # need only their filter keys (a new home joining a server has every article to adopt).
+    whole = _whole_records(store, [next(iter(chunks)) for aid, chunks in unknown.items() if aid not in a.pending])
     for aid, chunks in unknown.items():
         if aid not in rows:
             # A pending article is a killed write: `recover()` undoes it, never adopt it.

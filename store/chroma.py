@@ -229,6 +229,16 @@ class ChunkStore:
                 return out
             offset += batch
 
+    def count_where(self, where: dict[str, Any], batch: int = 100000) -> int:
+        """How many chunks match a Chroma `where` (their ids only)."""
+        n, offset = 0, 0
+        while True:
+            got = len(self._col.get(where=where, include=[], limit=batch, offset=offset)["ids"])
+            n += got
+            if got < batch:
+                return n
+            offset += batch
+
     def pages(self, include: list[str], batch: int = 10000) -> Iterator[dict[str, Any]]:
         """Every chunk, `batch` at a time: the ids first, then the records by id. (Records paged
         by offset cost more the deeper the page, so a whole scan grew quadratically: 0.19 s for

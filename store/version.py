@@ -33,7 +33,11 @@ def stored_version(chunks: ChunkStore, manifest: Manifest) -> int | None:
     if sampled > RECORD_VERSION:
         return sampled
     marked = manifest.get_meta(MARK)
-    return int(marked) if marked else 1  # no mark: an older store, or a migration cut short
+    if marked:
+        return int(marked)
+    # No mark: an older store, a migration cut short, or a new home on a shared Chroma server
+    # whose records another home wrote. Only in the last case is every record current.
+    return sampled if sampled == RECORD_VERSION and chunks.count_where({"v": sampled}) == chunks.count() else 1
 
 
 def migrate(chunks: ChunkStore, manifest: Manifest, batch: int = 2000) -> int:
@@ -64,6 +68,8 @@ def check(chunks: ChunkStore, manifest: Manifest, home: Path, lock_path: Path) -
         manifest.set_meta(MARK, str(RECORD_VERSION))
         return
     if found == RECORD_VERSION:
+        if not manifest.get_meta(MARK):
+            manifest.set_meta(MARK, str(RECORD_VERSION))
         return
     where = f"the store in {home} (collection {chunks.name})"
     if found > RECORD_VERSION:
