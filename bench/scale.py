@@ -1,7 +1,7 @@
 """Scale: a store of 100k, 300k, 1M chunks on one machine, and what each size costs.
 
     .venv/bin/python bench/scale.py --source /tmp/dev-home --sizes 100000,300000,1000000
-    .venv/bin/python bench/scale.py --source H --sizes 20000 --json        # one JSON object per size
+    .venv/bin/python bench/scale.py --sizes 100000,1000000 --json          # from the configured store; a JSON list, one object per size
     .venv/bin/python bench/scale.py --source H --sizes 100000 --keep       # keep /tmp/scale-100000 for profiling
 
 The stores are built without embedding anything: the chunks (texts, records and vectors)
@@ -494,7 +494,8 @@ def prepare_questions(work: Path, embedder: Any, n: int, qa: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--source", type=Path, help="a NEWSRAG_HOME whose chunks and vectors are copied (e.g. a RealTimeQA dev store)")
+    p.add_argument("--source", type=Path, help="a NEWSRAG_HOME whose chunks and vectors are copied (default: the configured one; "
+                   "a RealTimeQA dev-small store is closer to real news than the two sample articles)")
     p.add_argument("--sizes", default="100000,300000,1000000", help="chunks per store, comma-separated")
     p.add_argument("--root", type=Path, default=Path("/tmp"), help="where the stores go (ROOT/scale-SIZE)")
     p.add_argument("--batch", type=int, default=5000, help="chunks per write_articles call while building")
@@ -519,17 +520,21 @@ def main(argv: list[str] | None = None) -> int:
         return child(args)
     if args.child_join:
         return join(args)
-    if args.source is None:
-        p.error("--source NEWSRAG_HOME is needed (a store to copy chunks and vectors from)")
     import logging
 
     logging.basicConfig(level=logging.WARNING)
     from core.models import make_embedder
     from core.settings import Settings
 
-    embedder = make_embedder(Settings())
+    settings = Settings()
+    args.source = args.source or settings.home
+    if not (args.source / "chroma" / "chroma.sqlite3").exists():
+        p.error(f"{args.source} holds no store to copy chunks from: ingest news there, or name one with --source HOME")
+    embedder = make_embedder(settings)
     say = lambda msg: print(f"[scale] {msg}", file=sys.stderr, flush=True)  # noqa: E731
     source = cached_source(args.source, embedder, args.root / "scale-cache" / f"{args.source.name}.pkl")
+    if not source:
+        p.error(f"the store in {args.source} holds no complete article: ingest news there, or name another with --source HOME")
     say(f"source {args.source}: {len(source)} articles, {sum(len(a.chunks) for a in source)} chunks")
     args.out.mkdir(parents=True, exist_ok=True)
     rows = []
