@@ -24,6 +24,7 @@ from conftest import ingest_opts
 from ingest import ingest
 from rag.engine import Engine
 from rag.figures import dated_label
+from store.watchlist import Watchlist
 from tests.servers import free_port
 from tests.test_browser import CHROMIUM, HOW, OUT, GatedFakeLLM, ask, browser, last_answer  # noqa: F401  (the fixture)
 from tests.test_stories import ARTICLES, AS_OF, QUESTION
@@ -98,6 +99,12 @@ def test_a_story_answer_shows_its_timeline_in_a_real_browser(flood_page, browser
     gate.set()
     answer = final_answer(page, 1)
     assert answer.locator(".nr-answer").inner_text().startswith("Floods hit Riverside")
+
+    # "Watch this" saves the question as a watch and says where its events will go.
+    page.locator("#nr-watch").click()
+    expect(page.locator("#nr-visit")).to_contain_text("Watching", timeout=10_000)
+    [watch] = Watchlist(engine.settings.home).all()
+    assert watch.topic == QUESTION and f"/watches/{watch.id}.atom" in page.inner_text("#nr-visit")
 
     # One row per event, oldest first: its day down the side, its sentence, its outlets.
     outlets = {o for e in expected for o in e.outlets}

@@ -72,7 +72,7 @@ def create_app(engine: Engine, settings: Settings, llms: Registry | None = None,
     def add_urls(text, request, progress=gr.Progress()):  # type: ignore[no-untyped-def]
         return page.add_urls(text, progress, user=_user(request))
 
-    for fn in (add_files, add_urls, remove_article, respond, editor_controls, backend_controls):
+    for fn in (add_files, add_urls, remove_article, respond, editor_controls, backend_controls, add_watch):
         fn.__annotations__ = {"request": gr.Request}
 
     with page_blocks()(title="newsrag", analytics_enabled=False) as demo:  # gr.Blocks with the login page's lockout notice

@@ -263,7 +263,7 @@ class Page:
 
         if not self.access.can_edit(user):
             return self.access.refusal(user)
-        asked = next((str(m.get("content", "")) for m in reversed(history or []) if isinstance(m, dict) and m.get("role") == "user"), "")
+        asked = next((_message_text(m.get("content")) for m in reversed(history or []) if isinstance(m, dict) and m.get("role") == "user"), "")
         if not asked.strip():
             return "Ask something first: a watch saves the conversation's last question."
         w = Watchlist(self.settings.home).add(asked.strip(), [("atom", "")])
@@ -304,6 +304,15 @@ def page_date(value: Any, label: str) -> date | None:
         return date.fromisoformat(str(value).strip()[:10])
     except ValueError:
         raise ConfigError(f"{label}: {value!r} is not a date; pick one or write it as YYYY-MM-DD") from None
+
+
+def _message_text(content: Any) -> str:
+    """A chat message's text: the page's chatbot sends a string or a list of parts ({"type": "text", "text": ...})."""
+    if isinstance(content, list):
+        return " ".join(_message_text(part) for part in content).strip()
+    if isinstance(content, dict):
+        return str(content.get("text", ""))
+    return str(content or "")
 
 
 def _outlets(text: str | None) -> list[str]:
