@@ -97,12 +97,11 @@ def audit(store: Parts) -> Audit:
     # need only their filter keys (a new home joining a server has every article to adopt).
     whole = _whole_records(store, [next(iter(chunks)) for aid, chunks in unknown.items() if aid not in a.pending])
     for aid, chunks in unknown.items():
-        if aid not in rows:
-            # A pending article is a killed write: `recover()` undoes it, never adopt it.
-            if aid not in a.pending and (row := _complete_article(aid, {cid: whole.get(cid, m) for cid, m in chunks.items()})):
-                a.adoptable[aid] = row
-            else:
-                a.orphans[aid] = sorted(chunks)
+        # A pending article is a killed write: `recover()` undoes it, never adopt it.
+        if aid not in a.pending and (row := _complete_article(aid, {cid: whole.get(cid, m) for cid, m in chunks.items()})):
+            a.adoptable[aid] = row
+        else:
+            a.orphans[aid] = sorted(chunks)
     for aid, row in rows.items():
         if what := _chunk_problem(aid, row.n_chunks, row.content_hash, by_article.get(aid, {})):
             a.broken[aid], a.broken_paths[aid] = what, file_of(row.path)

@@ -218,25 +218,15 @@ class ChunkStore:
             return None
         return unpack((res.get("metadatas") or [{}])[0], None)[1]
 
-    def ids(self, batch: int = 30000) -> list[str]:
-        """Every chunk id (no records: cheap even paged by offset)."""
+    def ids(self, where: dict[str, Any] | None = None, batch: int = 30000) -> list[str]:
+        """Every chunk id, or those matching a Chroma `where` (no records: cheap even paged by offset)."""
         out: list[str] = []
         offset = 0
         while True:
-            res = self._col.get(include=[], limit=batch, offset=offset)
+            res = self._col.get(where=where, include=[], limit=batch, offset=offset)
             out += res["ids"]
             if len(res["ids"]) < batch:
                 return out
-            offset += batch
-
-    def count_where(self, where: dict[str, Any], batch: int = 100000) -> int:
-        """How many chunks match a Chroma `where` (their ids only)."""
-        n, offset = 0, 0
-        while True:
-            got = len(self._col.get(where=where, include=[], limit=batch, offset=offset)["ids"])
-            n += got
-            if got < batch:
-                return n
             offset += batch
 
     def pages(self, include: list[str], batch: int = 10000) -> Iterator[dict[str, Any]]:
@@ -315,7 +305,7 @@ class ChunkStore:
 
     def nearest(self, vector: Sequence[float], k: int) -> list[tuple[str, float]]:
         """(id, cosine) of the `k` nearest chunks, nearest first; no records, so a deep search stays cheap."""
-        if k <= 0:  # more than the store holds: Chroma returns them all (no count(): 58 ms at 1M chunks)
+        if k <= 0:  # k may exceed the store: Chroma then returns every chunk (no count() first: 58 ms at 1M)
             return []
         res = self._col.query(query_embeddings=[list(map(float, vector))], n_results=k, include=["distances"])
         return [(cid, 1.0 - float(d)) for cid, d in zip(res["ids"][0], res["distances"][0])]

@@ -313,6 +313,7 @@ class Selection:
         self._state = state
         self._mask = state.live() & _mask(state, where)
         self.count = int(self._mask.sum())
+        self.total = state.live_count  # every live row, of the same commit
 
     def admits(self, ids: Sequence[str]) -> list[bool]:
         """Which of `ids` are live rows the filter admits (an id the index lacks: False)."""
@@ -377,8 +378,9 @@ class KeywordIndex:
         gone = set(remove_ids) | {e.chunk_id for e in add}
         articles = set(remove_articles)
         if articles:
+            wanted = _bytes(sorted(articles))
             for s, seg in enumerate(state.segments):
-                hit = np.isin(seg.articles, _bytes(sorted(articles))) & ~state.dead[s]
+                hit = np.isin(seg.articles, wanted) & ~state.dead[s]
                 gone.update(_texts(seg.ids[hit]))
         for cid in gone:
             if (at := state.where.pop(cid, None)) is not None:
@@ -523,7 +525,7 @@ class KeywordIndex:
         if not tokens or not state.live_count or k <= 0:
             return []
         scores = _bm25(state, tokens)
-        live = ~np.concatenate(state.dead)
+        live = state.live()
         if where is not None and not where.empty:
             live &= _mask(state, where)
         scores[~live] = 0.0
@@ -531,10 +533,9 @@ class KeywordIndex:
         if len(hits) > k:
             hits = hits[np.argpartition(-scores[hits], k - 1)[:k]]
         hits = hits[np.lexsort((hits, -scores[hits]))]
-        offsets = np.cumsum([len(s) for s in state.segments])
-        segs = np.searchsorted(offsets, hits, side="right")
-        starts = offsets - np.array([len(s) for s in state.segments])
-        return [(state.segments[s].ids[i - starts[s]].decode(), float(scores[i])) for s, i in zip(segs.tolist(), hits.tolist())]
+        offsets = state.offsets()
+        segs = np.searchsorted(offsets, hits, side="right") - 1
+        return [(state.segments[s].ids[i - offsets[s]].decode(), float(scores[i])) for s, i in zip(segs.tolist(), hits.tolist())]
 
     def vector_dim(self) -> int:
         """The length of the vectors the index keeps (0: none, or not for every chunk)."""

@@ -155,10 +155,10 @@ class Manifest:
             ).fetchall()
         return [ArticleRow(*r) for r in rows]
 
-    def article_ids(self, with_chunks: bool = True) -> set[str]:
-        """The ids of the recorded articles (those with chunks), without reading their rows."""
+    def article_ids(self) -> set[str]:
+        """The ids of the recorded articles with chunks, without reading their rows."""
         with self._lock:
-            return {r[0] for r in self._db.execute("SELECT id FROM articles" + (" WHERE n_chunks > 0" if with_chunks else ""))}
+            return {r[0] for r in self._db.execute("SELECT id FROM articles WHERE n_chunks > 0")}
 
     def ids_for_path(self, path: str) -> set[str]:
         with self._lock:

@@ -331,7 +331,7 @@ class Store:
         chosen = self.keyword.select(where)
         if not chosen.count or k <= 0:
             return []
-        n = self.keyword.count()
+        n = chosen.total  # of the same commit as chosen.count
         deep = math.ceil(DEEP_OVERFETCH * k * n / chosen.count)
         if deep <= DEEP_MAX and deep * EXACT_ROWS_PER_RESULT <= chosen.count:
             found = self.chunks.nearest(vector, deep)

@@ -37,7 +37,7 @@ def stored_version(chunks: ChunkStore, manifest: Manifest) -> int | None:
         return int(marked)
     # No mark: an older store, a migration cut short, or a new home on a shared Chroma server
     # whose records another home wrote. Only in the last case is every record current.
-    return sampled if sampled == RECORD_VERSION and chunks.count_where({"v": sampled}) == chunks.count() else 1
+    return sampled if sampled == RECORD_VERSION and len(chunks.ids({"v": sampled})) == chunks.count() else 1
 
 
 def migrate(chunks: ChunkStore, manifest: Manifest, batch: int = 2000) -> int:
