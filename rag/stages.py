@@ -7,6 +7,7 @@ Costs measured on dev-small (725 articles, 12k chunks, 2 cores) are in bench/REA
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
 from typing import Any, Callable
 
@@ -308,17 +309,23 @@ class Collapse:
         self.jaccard = jaccard
 
     def __call__(self, query: Query, candidates: list[Candidate]) -> list[Candidate]:
-        kept: list[tuple[Candidate, set[str]]] = []
+        kept: list[Candidate] = []
+        sizes: list[int] = []
+        holding: dict[str, list[int]] = {}  # shingle -> the kept passages with it (their shared counts give the overlap)
         for c in candidates:
             words = shingles(c.hit.text)
-            copy_of = next((k for k, s in kept if overlap(words, s) >= self.jaccard), None)
+            shared = Counter(i for w in words for i in holding.get(w, ()))
+            copy_of = next((kept[i] for i in sorted(shared) if overlap_of(shared[i], len(words), sizes[i]) >= self.jaccard), None)
             if copy_of is None:
-                kept.append((c, words))
+                for w in words:
+                    holding.setdefault(w, []).append(len(kept))
+                kept.append(c)
+                sizes.append(len(words))
                 continue
             outlet = c.record.source or c.record.host
             if outlet and outlet != copy_of.record.source and outlet not in copy_of.also_in:
                 copy_of.also_in.append(outlet)
-        return [c for c, _ in kept]
+        return kept
 
 
 def shingles(text: str) -> set[str]:
@@ -329,10 +336,14 @@ def shingles(text: str) -> set[str]:
 def overlap(a: set[str], b: set[str]) -> float:
     """Jaccard of two shingle sets, or containment when one is much shorter (a copy cut
     into chunks at other places shares most of the shorter chunk)."""
+    return overlap_of(len(a & b), len(a), len(b))
+
+
+def overlap_of(inter: int, a: int, b: int) -> float:
+    """`overlap` from the sizes of two shingle sets and of their intersection."""
     if not a or not b:
         return 0.0
-    inter = len(a & b)
-    return max(inter / len(a | b), inter / min(len(a), len(b)) if min(len(a), len(b)) >= 20 else 0.0)
+    return max(inter / (a + b - inter), inter / min(a, b) if min(a, b) >= 20 else 0.0)
 
 
 STAGES: dict[str, Callable[[RetrievalConfig, Store, Any], Stage]] = {

@@ -123,3 +123,46 @@ def test_passages_keep_every_score_that_ranked_them(sample_store, embedder):
     assert all(p.score > 0 and (p.dense_rank or p.keyword_rank) for p in passages)
     assert passages == sorted(passages, key=lambda p: -p.score)
     assert any(p.dense_score is not None and p.keyword_score is not None for p in passages)
+
+
+def test_collapse_keeps_the_first_of_each_set_of_copies_and_lists_their_outlets():
+    """The collapse finds copies through the shingles they share; what it keeps must be what
+    comparing every passage with every kept one gives: the first of each set of copies, with the
+    other outlets that ran it, among whole copies, edited ones, cut ones and unrelated texts."""
+    import random
+
+    from rag.retrieve import Candidate
+    from rag.stages import Collapse
+    from store.chroma import Hit
+
+    rng = random.Random(7)
+    vocab = [f"w{i}" for i in range(300)]
+    stories = [[rng.choice(vocab) for _ in range(rng.randint(25, 70))] for _ in range(12)]
+    texts = []
+    for _ in range(160):
+        s = list(rng.choice(stories))
+        kind = rng.random()
+        if kind < 0.3:
+            s = s[rng.randint(0, 10) :]  # cut at another place
+        elif kind < 0.6:
+            for _ in range(rng.randint(1, 12)):
+                s[rng.randrange(len(s))] = rng.choice(vocab)  # edited
+        elif kind < 0.75:
+            s = [rng.choice(vocab) for _ in range(rng.randint(5, 60))]  # unrelated
+        texts.append(" ".join(s))
+    outlets = ["Herald", "Times", "Ledger", "Wire"]
+
+    def cands():
+        return [Candidate(f"a{i}:0", Hit(f"a{i}:0", t, {"article_id": f"a{i}", "source": outlets[i % 4]}, 0.0)) for i, t in enumerate(texts)]
+
+    got = Collapse(0.6)(None, cands())
+    kept: list[tuple[Candidate, set[str]]] = []
+    for c in cands():  # the definition: compare with every passage kept so far, in order
+        words = _shingles(c.hit.text)
+        first = next((k for k, s in kept if _jaccard(words, s) >= 0.6), None)
+        if first is None:
+            kept.append((c, words))
+        elif c.record.source != first.record.source and c.record.source not in first.also_in:
+            first.also_in.append(c.record.source)
+    assert [(c.chunk_id, c.also_in) for c in got] == [(c.chunk_id, c.also_in) for c, _ in kept]
+    assert 12 < len(got) < 100  # copies were collapsed, unrelated texts kept
