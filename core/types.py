@@ -33,6 +33,7 @@ class Passage:
     boosts: tuple[tuple[str, float], ...] = ()  # retrieval stage -> factor it applied to the score
     page: int = 0  # page of a PDF the passage starts on (1-based); 0 when the source has no pages
     cosine: float | None = None  # closeness to the question, also for a keyword-only hit
+    chunks: int = 0  # how many chunks its article has (0: not known)
 
     @property
     def closeness(self) -> float:

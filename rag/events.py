@@ -33,6 +33,7 @@ LEAD_SENTENCES = 3  # sentences of an article's lead considered
 LEAD_BONUS = (0.9, 0.6, 0.4)  # by place in the lead; later sentences get LATE_BONUS
 LATE_BONUS = 0.1
 MIN_CHARS, MAX_CHARS = 40, 400  # what can be an event's sentence
+CHUNKS_PER_REPORT = 6  # a long article (a live page, a recap) counts as one report more for every this many chunks it has
 LEAD_ONLY_MARGIN = 0.1  # a lead sentence without the question's words counts when its article is this close to the closest
 HEADLINE_WEIGHT = 1.5
 NEWS_WEIGHT = 2.0
@@ -47,7 +48,7 @@ class Sentence:
     passage: Passage
     place: int  # index in its article's lead, or LEAD_SENTENCES and beyond for a later sentence
     bucket: date
-    relevance: float  # the best closeness to the question of a retrieved passage of its article
+    relevance: float  # closeness to the question: its article's best, averaged with its own passage's past the lead
     score: float = 0.0
 
 
@@ -84,7 +85,8 @@ def candidates(passages: list[Passage], leads: dict[str, Passage], weekly: bool)
                     break
                 if (p.article_id, start) not in seen and not short:
                     seen.add((p.article_id, start))
-                    out.append(Sentence(text, start, end, src, place if is_lead else LEAD_SENTENCES, bucket_of(d, weekly), best[p.article_id]))
+                    relevance = best[p.article_id] if is_lead else (best[p.article_id] + p.closeness) / 2
+                    out.append(Sentence(text, start, end, src, place if is_lead else LEAD_SENTENCES, bucket_of(d, weekly), relevance))
                 place += not short
     return out
 
@@ -117,8 +119,8 @@ def score(sentences: list[Sentence], question: str) -> list[Sentence]:
         words = terms(text)
         title = terms(s.passage.title)
         hit = sum(idf.get(t, 0.0) for t in words & q)
-        if hit == 0 and not (title & q) and (s.place >= LEAD_SENTENCES or s.relevance < best_rel - LEAD_ONLY_MARGIN):
-            continue  # about the question neither in its words nor its headline's, and its article not among the closest
+        if hit == 0 and (s.place >= LEAD_SENTENCES or not (title & q) and s.relevance < best_rel - LEAD_ONLY_MARGIN):
+            continue  # past the lead without the question's words; or a lead about it neither in its words nor its headline's, its article not among the closest
         head = len(words & title) / len(title) if title else 0.0
         n_b, df_b = in_bucket[s.bucket], by_bucket[s.bucket]
         news = sum(max(0.0, df_b[t] / n_b - all_df[t] / n_all) for t in words - q if df_b[t] >= 2) if n_all > n_b else 0.0
@@ -131,9 +133,11 @@ def score(sentences: list[Sentence], question: str) -> list[Sentence]:
 
 def picks(scored: list[Sentence], most: int) -> list[tuple[Sentence, list[Sentence]]]:
     """The events, oldest first, with the sentences of their bucket (for the outlets that also
-    report them): each bucket's best sentence; then, while there is room, more from other
-    articles when they score close to the best and tell something else (a busy week holds
-    several developments: one more for every two articles, up to MOST_PER_BUCKET)."""
+    report them): each bucket's best sentence; then, while there is room, more when they score
+    close to the best and tell something else (a busy week holds several developments: one more
+    for every two reports, up to MOST_PER_BUCKET). A report is an article, or a share of a long
+    one: a live page's later updates are news of their own, so one article may tell several
+    events, each from another of its passages."""
     buckets: dict[date, list[Sentence]] = {}
     for s in scored:
         buckets.setdefault(s.bucket, []).append(s)
@@ -146,12 +150,12 @@ def picks(scored: list[Sentence], most: int) -> list[tuple[Sentence, list[Senten
             continue  # the bucket only repeats what an earlier one told
         told.append(shingles(top.text))
         firsts.append((top, ranked))
-        articles = len({s.passage.article_id for s in ranked})
+        reports = sum(1 + n // CHUNKS_PER_REPORT for n in {s.passage.article_id: s.passage.chunks for s in ranked}.values())
         taken = [top]
         for s in ranked[1:]:
-            if len(taken) >= min(MOST_PER_BUCKET, 1 + articles // 2) or s.score < SECOND * top.score:
+            if len(taken) >= min(MOST_PER_BUCKET, 1 + reports // 2) or s.score < SECOND * top.score:
                 break
-            if all(s.passage.article_id != t.passage.article_id and overlap(shingles(s.text), shingles(t.text)) < SAME_EVENT for t in taken):
+            if all(s.passage.chunk_id != t.passage.chunk_id and overlap(shingles(s.text), shingles(t.text)) < SAME_EVENT for t in taken):
                 taken.append(s)
                 told.append(shingles(s.text))
                 seconds.append((s, ranked))

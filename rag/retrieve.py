@@ -149,4 +149,5 @@ def _passage(n: int, c: Candidate) -> Passage:
         boosts=tuple(sorted((k, round(v, 4)) for k, v in c.boosts.items())),
         page=r.page,
         cosine=c.scores.get("cosine"),
+        chunks=r.n_chunks,
     )

@@ -36,6 +36,7 @@ from rag.steps import AnswerState, Prompt, PromptTrace, build_answer
 
 WEEKLY_AFTER_DAYS = 45  # a window longer than this is told week by week
 CLOSE_TO_BEST = 0.25  # a story is in the answer when a passage of it is this close to the closest one
+WHOLE_ARTICLES = 20  # the story's closest articles are read whole: a week's news is often told past the lead (a live page's updates)
 _ASKS = re.compile(
     r"\b(what (?:has )?happened|what'?s (?:new|happening)|how (?:did|has|have|is|are)\b.*\b(?:develop|evolv|unfold|progress|go|gone|chang)\w*|"
     r"timeline|chronolog\w*|catch (?:me )?up|bring me up to (?:date|speed)|what (?:has )?changed|since (?:my last visit|last time)|"
@@ -68,8 +69,11 @@ class Events:
         story_of = self.stories.of([p.article_id for p in passages]) if self.stories is not None else {}
         chosen = _main_stories(passages, story_of, self.min_relevance)
         passages = [p for p in passages if story_of.get(p.article_id, "a" + p.article_id) in chosen]
+        passages += self._rest_of(passages, state.query.vector)
         days = [d for p in passages if (d := day_of(p))]
-        weekly = (max(days) - min(days)).days > WEEKLY_AFTER_DAYS
+        where = state.query.where  # the window asked about, else the days the story spans
+        first, last = where.since or min(days), where.until or state.query.as_of or max(days)
+        weekly = (last - first).days > WEEKLY_AFTER_DAYS
         scored = events.score(events.candidates(passages, self._leads(passages), weekly), state.query.text)
         told, given = [], []
         for n, (s, bucket) in enumerate(events.picks(scored, self.max_events), 1):
@@ -83,6 +87,20 @@ class Events:
             given.append(replace(p, n=n, text=s.text, start=s.start, end=s.end, sentences=((s.start, s.end),)))
         state.timeline = tuple(told)
         state.passages = given
+
+    def _rest_of(self, passages: list[Passage], vector: Any) -> list[Passage]:
+        """The chunks not yet retrieved of the WHOLE_ARTICLES articles closest to the question,
+        each with its own closeness to it (one store read)."""
+        if self.store is None or vector is None:
+            return []
+        best: dict[str, Passage] = {}
+        for p in passages:
+            if p.article_id not in best or p.closeness > best[p.article_id].closeness:
+                best[p.article_id] = p
+        have = {p.chunk_id for p in passages}
+        closest = sorted(best.values(), key=lambda p: -p.closeness)[:WHOLE_ARTICLES]
+        want = [cid for p in closest for i in range(p.chunks) if (cid := f"{p.article_id}:{i}") not in have]
+        return [passage_of(h) for h in self.store.get(want, vector)] if want else []
 
     def _leads(self, passages: list[Passage]) -> dict[str, Passage]:
         """Each article's first chunk, where news says what happened (one store read)."""

@@ -3,7 +3,8 @@ week does not crowd out a quiet one), each event is the sentence that states wha
 the question's time words choose the window without pulling in articles about the dates.
 
 The corpus: a harbour strike over six weeks. Week 1 is busy (24 articles on the walkout);
-week 6 has one article, on the deal that ended it. Beside it, a calendar article about the
+week 3 has one long live page whose news of the week (a rejected offer) is told far past its
+lead; week 6 has one article, on the deal that ended it. Beside it, a calendar article about the
 holidays "in March and April 2026".
 """
 
@@ -34,6 +35,21 @@ WALKOUT = [
 DEAL = ("Port Carvel dock workers accepted a 9 percent raise on {d}, ending the strike after six weeks, and the first container ships were "
         "unloaded the same night.")
 
+# a live page: its lead, a long stretch of street life, then the week's news, past the first chunks
+LIVE = ("Talks to end the Port Carvel harbour strike resumed on Monday, with dock workers and the port authority meeting in the city hall. "
+        + " ".join(f"Along street {n} of the old town, {what} as the week went on. Visitors to street {n} said it was a calm spring week "
+                   f"there, and shopkeepers on street {n} stayed open until the evening." for n, what in enumerate([
+            "cafés opened early for the breakfast crowd", "a choir rehearsed in the chapel", "the bakery sold out of rye bread",
+            "children flew kites on the green", "the market stalls sold late apples", "a brass band played on the bandstand",
+            "the library held a reading hour", "cyclists gathered for a Sunday ride", "the florist set out tulips",
+            "a painter sketched the lighthouse", "the cinema showed an old comedy", "the tram ran a holiday timetable",
+            "neighbours swapped seedlings", "a juggler drew a crowd by the fountain", "the post office stayed open late",
+            "fishermen mended nets on the quay wall", "a chess club met in the tea room", "the museum opened a map gallery",
+            "schoolchildren planted oaks in the park", "the bookshop moved its shelves outside", "a fiddler played at the corner",
+            "the baker's cat slept in the window", "runners trained along the river path", "the town clock was repaired",
+        ], 1))
+        + " Dock workers at Port Carvel rejected a 5 percent pay offer from the port authority on Wednesday, and the harbour strike went on.")
+
 
 def _write(folder, name, title, day, body):
     (folder / name).write_text(f"{title}\n\nBy Staff, Coast Courier\n{day:%B %d, %Y}\n\n{body}\n"
@@ -49,6 +65,7 @@ def strike_engine(tmp_path, store, embedder):
         day = start + timedelta(days=i % 5)
         body = WALKOUT[i % 8].format(d=f"{day:%A}") + " " + WALKOUT[(i + 3) % 8].format(d=f"{day:%A}")
         _write(folder, f"walkout-{i}.txt", f"Port Carvel harbour strike, report {i + 1}", day, body)
+    _write(folder, "live.txt", "Port Carvel strike: live updates", date(2026, 3, 16), LIVE)
     _write(folder, "deal.txt", "Pay deal reached at the docks", date(2026, 4, 9), DEAL.format(d="Thursday"))
     _write(folder, "holidays.txt", "Holidays in March and April 2026: dates to know", date(2026, 3, 20),
            "Here are the holidays and observances in March and April 2026, from St. Patrick's Day to Easter Sunday.")
@@ -78,3 +95,15 @@ def test_the_question_s_time_words_set_the_window_not_the_topic(strike_engine):
     assert topic(asked) == "What happened with the Port Carvel harbour strike?"
     a = strike_engine.answer(asked, as_of=AS_OF, mode="timeline")
     assert a.timeline and not any("holidays" in e.text.lower() for e in a.timeline), [e.text for e in a.timeline]
+
+
+def test_a_week_s_news_told_far_into_a_long_article_is_an_event(strike_engine):
+    a = strike_engine.answer("How did the Port Carvel harbour strike develop?", as_of=AS_OF, mode="timeline")
+    week3 = [e for e in a.timeline if "2026-03-16" <= e.date < "2026-03-23"]
+    offer = [e for e in week3 if "rejected a 5 percent pay offer" in e.text]
+    assert offer, [(e.date, e.text) for e in a.timeline]
+    live = next(art for art in strike_engine.store.manifest.articles() if art.title == "Port Carvel strike: live updates")
+    c = offer[0].citations[0]
+    assert c.article_id == live.id and c.start > 1000  # its exact place, far past the lead
+    assert len(week3) >= 2, [(e.date, e.text) for e in week3]  # the page's lead and its later news: two events of one article
+    assert not any("street" in e.text for e in a.timeline)
