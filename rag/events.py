@@ -33,6 +33,8 @@ LEAD_SENTENCES = 3  # sentences of an article's lead considered
 LEAD_BONUS = (0.9, 0.6, 0.4)  # by place in the lead; later sentences get LATE_BONUS
 LATE_BONUS = 0.1
 MIN_CHARS, MAX_CHARS = 40, 400  # what can be an event's sentence
+HEADING_WORDS = 16  # a line this short without a sentence's closing mark heads an update of a live page
+_CLOSES = tuple(".!?:;,\"'”’)…")
 CHUNKS_PER_REPORT = 6  # a long article (a live page, a recap) counts as one report more for every this many chunks it has
 LEAD_ONLY_MARGIN = 0.1  # a lead sentence without the question's words counts when its article is this close to the closest
 HEADLINE_WEIGHT = 1.5
@@ -46,10 +48,11 @@ class Sentence:
     start: int
     end: int
     passage: Passage
-    place: int  # index in its article's lead, or LEAD_SENTENCES and beyond for a later sentence
+    place: int  # index in its article's lead or in an update's (after a heading), else LEAD_SENTENCES
     bucket: date
     relevance: float  # closeness to the question: its article's best, averaged with its own passage's past the lead
     score: float = 0.0
+    heading: str = ""  # the update heading it follows within a long article, if any
 
 
 def day_of(p: Passage) -> date | None:
@@ -78,17 +81,27 @@ def candidates(passages: list[Passage], leads: dict[str, Passage], weekly: bool)
         lead = leads.get(p.article_id)
         sources = ([(lead, True)] if lead is not None else []) + [(p, False)]
         for src, is_lead in sources:
-            place = 0
+            place, heading = 0, ""
             for text, start, end in src.sentence_texts():
                 short = len(text) < MIN_CHARS  # a dateline or a byline, not a sentence of the story
                 if is_lead and place >= LEAD_SENTENCES:
                     break
+                if not is_lead and is_heading(text):
+                    place, heading = 0, text  # a live page's update starts: its first sentences are its lead
+                    continue
                 if (p.article_id, start) not in seen and not short:
                     seen.add((p.article_id, start))
                     relevance = best[p.article_id] if is_lead else (best[p.article_id] + p.closeness) / 2
-                    out.append(Sentence(text, start, end, src, place if is_lead else LEAD_SENTENCES, bucket_of(d, weekly), relevance))
+                    at = place if is_lead or heading else LEAD_SENTENCES
+                    out.append(Sentence(text, start, end, src, min(at, LEAD_SENTENCES), bucket_of(d, weekly), relevance, heading=heading))
                 place += not short
     return out
+
+
+def is_heading(text: str) -> bool:
+    """An update's heading inside a long article: a short line that does not end as a sentence."""
+    t = text.rstrip()
+    return len(t) >= MIN_CHARS // 2 and len(t.split()) <= HEADING_WORDS and not t.endswith(_CLOSES)
 
 
 def score(sentences: list[Sentence], question: str) -> list[Sentence]:
@@ -117,7 +130,7 @@ def score(sentences: list[Sentence], question: str) -> list[Sentence]:
         if text.rstrip().endswith("?") or len(text) > MAX_CHARS:
             continue
         words = terms(text)
-        title = terms(s.passage.title)
+        title = terms(s.heading or s.passage.title)
         hit = sum(idf.get(t, 0.0) for t in words & q)
         if hit == 0 and (s.place >= LEAD_SENTENCES or not (title & q) and s.relevance < best_rel - LEAD_ONLY_MARGIN):
             continue  # past the lead without the question's words; or a lead about it neither in its words nor its headline's, its article not among the closest

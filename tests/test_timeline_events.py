@@ -50,6 +50,15 @@ LIVE = ("Talks to end the Port Carvel harbour strike resumed on Monday, with doc
         ], 1))
         + " Dock workers at Port Carvel rejected a 5 percent pay offer from the port authority on Wednesday, and the harbour strike went on.")
 
+# another live page: an update under its own heading, far past the lead
+LIVE_HEADED = ("Pickets returned to the gates of the Port Carvel harbour on Monday as the strike entered its fourth week. "
+               + " ".join(f"In the {n}th house on the hill, {what}, and the neighbours there hardly noticed the quiet docks."
+                          for n, what in enumerate(["a family repainted the porch", "a student practised the cello",
+                                                    "a grandmother baked plum cakes", "twins built a tree house",
+                                                    "a retired sailor tied knots", "a cook tested new soups"] * 4, 4))
+               + "\n\nHarbour strike: members vote down the improved offer\n\n"
+               "Members of the Port Carvel dock union voted 212 to 40 against the improved offer on Wednesday night, and the pickets stayed at the gates.")
+
 
 def _write(folder, name, title, day, body):
     (folder / name).write_text(f"{title}\n\nBy Staff, Coast Courier\n{day:%B %d, %Y}\n\n{body}\n"
@@ -66,6 +75,7 @@ def strike_engine(tmp_path, store, embedder):
         body = WALKOUT[i % 8].format(d=f"{day:%A}") + " " + WALKOUT[(i + 3) % 8].format(d=f"{day:%A}")
         _write(folder, f"walkout-{i}.txt", f"Port Carvel harbour strike, report {i + 1}", day, body)
     _write(folder, "live.txt", "Port Carvel strike: live updates", date(2026, 3, 16), LIVE)
+    _write(folder, "live-4.txt", "Port Carvel strike, week four: live updates", date(2026, 3, 25), LIVE_HEADED)
     _write(folder, "deal.txt", "Pay deal reached at the docks", date(2026, 4, 9), DEAL.format(d="Thursday"))
     _write(folder, "holidays.txt", "Holidays in March and April 2026: dates to know", date(2026, 3, 20),
            "Here are the holidays and observances in March and April 2026, from St. Patrick's Day to Easter Sunday.")
@@ -107,3 +117,11 @@ def test_a_week_s_news_told_far_into_a_long_article_is_an_event(strike_engine):
     assert c.article_id == live.id and c.start > 1000  # its exact place, far past the lead
     assert len(week3) >= 2, [(e.date, e.text) for e in week3]  # the page's lead and its later news: two events of one article
     assert not any("street" in e.text for e in a.timeline)
+
+
+def test_a_live_page_s_update_is_told_by_the_sentences_under_its_heading(strike_engine):
+    a = strike_engine.answer("How did the Port Carvel harbour strike develop?", as_of=AS_OF, mode="timeline")
+    vote = [e for e in a.timeline if "voted 212 to 40" in e.text]
+    assert vote and vote[0].date == "2026-03-25", [(e.date, e.text) for e in a.timeline]
+    assert not any("members vote down" in e.text for e in a.timeline)  # the heading is not a sentence of the story
+    assert not any("house on the hill" in e.text for e in a.timeline)
