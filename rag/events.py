@@ -1,13 +1,14 @@
 """Choosing a story's events: for each day (or week), the sentence that states what happened.
 
-Pure functions over passages; `rag.timeline.Events` feeds them the retrieved passages and
-the lead of each of their articles (news says what happened first).
+Pure functions over passages; `rag.timeline.Events` feeds them the retrieved passages, the rest of
+the closest articles, and the lead of each article (news says what happened first).
 
 A sentence tells its bucket's event when it
 - holds the question's words (rare ones count more),
 - agrees with its article's headline (the headline states the news; the sentence that
   repeats it is the one that reports it),
-- stands early in its article, and
+- stands early in its article, or early in an update of a long one (a live page's later
+  news sits under its own heading, which then stands for the headline), and
 - holds what is *new* in its bucket: words that several of the bucket's articles share in
   their headline or lead and the rest of the window does not ("steel" the week steel
   tariffs were announced, "pneumonia" the week the pope was treated for it).
