@@ -4,7 +4,8 @@ the question's time words choose the window without pulling in articles about th
 
 The corpus: a harbour strike over six weeks. Week 1 is busy (24 articles on the walkout);
 week 3 has one long live page whose news of the week (a rejected offer) is told far past its
-lead; week 6 has one article, on the deal that ended it. Beside it, a calendar article about the
+lead, week 4 another whose vote is an update under its own heading; week 6 has one article,
+on the deal that ended it. Beside it, a calendar article about the
 holidays "in March and April 2026".
 """
 
@@ -52,7 +53,7 @@ LIVE = ("Talks to end the Port Carvel harbour strike resumed on Monday, with doc
 
 # another live page: an update under its own heading, far past the lead
 LIVE_HEADED = ("Pickets returned to the gates of the Port Carvel harbour on Monday as the strike entered its fourth week. "
-               + " ".join(f"In the {n}th house on the hill, {what}, and the neighbours there hardly noticed the quiet docks."
+               + " ".join(f"In house {n} on the hill, {what}, and the neighbours there hardly noticed the quiet docks."
                           for n, what in enumerate(["a family repainted the porch", "a student practised the cello",
                                                     "a grandmother baked plum cakes", "twins built a tree house",
                                                     "a retired sailor tied knots", "a cook tested new soups"] * 4, 4))
@@ -124,4 +125,4 @@ def test_a_live_page_s_update_is_told_by_the_sentences_under_its_heading(strike_
     vote = [e for e in a.timeline if "voted 212 to 40" in e.text]
     assert vote and vote[0].date == "2026-03-25", [(e.date, e.text) for e in a.timeline]
     assert not any("members vote down" in e.text for e in a.timeline)  # the heading is not a sentence of the story
-    assert not any("house on the hill" in e.text for e in a.timeline)
+    assert not any("on the hill" in e.text for e in a.timeline)
