@@ -77,7 +77,12 @@ class Chunk:
 
     @property
     def chunk_id(self) -> str:
-        return f"{self.article_id}:{self.index}"
+        return chunk_id(self.article_id, self.index)
+
+
+def chunk_id(article_id: str, index: int) -> str:
+    """A chunk's id in the store: its article's id and its place in the article."""
+    return f"{article_id}:{index}"
 
 
 # Version of the chunk record's layout in Chroma. 2: numeric `day`, `source_key`, `host`, `date_source`, `page`.

@@ -93,8 +93,8 @@ def candidates(passages: list[Passage], leads: dict[str, Passage], weekly: bool)
                 if (p.article_id, start) not in seen and not short:
                     seen.add((p.article_id, start))
                     relevance = best[p.article_id] if is_lead else (best[p.article_id] + p.closeness) / 2
-                    at = place if is_lead or heading else LEAD_SENTENCES
-                    out.append(Sentence(text, start, end, src, min(at, LEAD_SENTENCES), bucket_of(d, weekly), relevance, heading=heading))
+                    at = min(place, LEAD_SENTENCES) if is_lead or heading else LEAD_SENTENCES
+                    out.append(Sentence(text, start, end, src, at, bucket_of(d, weekly), relevance, heading=heading))
                 place += not short
     return out
 

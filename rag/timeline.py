@@ -24,6 +24,7 @@ import re
 from dataclasses import replace
 from typing import Any
 
+from core.articles import chunk_id
 from core.types import Answer, Citation, Passage, TimelineEvent
 from rag import events
 from rag.events import day_of
@@ -99,13 +100,13 @@ class Events:
                 best[p.article_id] = p
         have = {p.chunk_id for p in passages}
         closest = sorted(best.values(), key=lambda p: -p.closeness)[:WHOLE_ARTICLES]
-        want = [cid for p in closest for i in range(p.chunks) if (cid := f"{p.article_id}:{i}") not in have]
+        want = [cid for p in closest for i in range(p.chunks) if (cid := chunk_id(p.article_id, i)) not in have]
         return [passage_of(h) for h in self.store.get(want, vector)] if want else []
 
     def _leads(self, passages: list[Passage]) -> dict[str, Passage]:
         """Each article's first chunk, where news says what happened (one store read)."""
-        have = {p.article_id: p for p in passages if p.chunk_id.endswith(":0")}
-        want = [f"{a}:0" for a in dict.fromkeys(p.article_id for p in passages) if a not in have]
+        have = {p.article_id: p for p in passages if p.chunk_id == chunk_id(p.article_id, 0)}
+        want = [chunk_id(a, 0) for a in dict.fromkeys(p.article_id for p in passages) if a not in have]
         if want and self.store is not None:
             have.update((p.article_id, p) for p in map(passage_of, self.store.get(want)))
         return have

@@ -18,6 +18,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from core.articles import chunk_id
 from store.chroma import ChunkStore
 from store.keyword import KeywordIndex, chunk_key, fingerprint
 from store.manifest import ArticleRow, Manifest, file_of
@@ -120,7 +121,7 @@ def _whole_records(store: Parts, ids: list[str], batch: int = 10000) -> dict[str
 
 
 def _chunk_problem(aid: str, n: int, content_hash: str, chunks: dict[str, dict[str, Any]]) -> str:
-    expected = {f"{aid}:{i}" for i in range(n)}
+    expected = {chunk_id(aid, i) for i in range(n)}
     missing, extra = expected - set(chunks), set(chunks) - expected
     stale = [cid for cid, meta in chunks.items() if meta.get("content_hash") != content_hash]
     if not n:
