@@ -90,7 +90,7 @@ class Store:
         with guarded(home, "open", remote=bool(chunks.url)):
             self.keyword = KeywordIndex(home / "keyword" / chunks.name)
             self.manifest = Manifest(home / "manifests" / f"{chunks.name}.sqlite", home)
-            self.stories = Stories(home / "stories" / f"{chunks.name}.sqlite")
+            self.stories = Stories(home / "stories" / f"{chunks.name}.sqlite", home)
         self.lock_timeout = lock_timeout
 
     @classmethod

@@ -17,16 +17,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 from collections import Counter
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from core.filters import UNKNOWN_DAY, from_day_number
+from store.database import Database
 
 # Measured on RealTimeQA dev-small (bench/story_pairs.py; docs/decisions/0019): of 7,999 article
 # pairs within 10 days (median cosine 0.14), pairs at 0.72 or more were mostly reports of one
@@ -91,29 +90,15 @@ def _iso(day: int) -> str:
 
 
 class Stories:
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, path: Path, home: Path | None = None) -> None:
         self.path = path
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.executescript(SCHEMA)
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        self._sql = Database(path, SCHEMA, home)
 
     # --- writes (the store holds the writer lock)
     def place(self, items: Sequence[Placement]) -> list[str]:
         """Put each article into a story (a new one when none is near); returns their story ids."""
         out = []
-        with self._tx() as db:
+        with self._sql.write() as db:
             for it in items:
                 row = db.execute("SELECT story_id FROM members WHERE article_id = ?", (it.article_id,)).fetchone()
                 out.append(row[0] if row else self._place(db, it))
@@ -148,7 +133,7 @@ class Stories:
 
     def forget(self, article_ids: Sequence[str]) -> None:
         """Take articles out of their stories (removed, or about to be re-placed with new text)."""
-        with self._tx() as db:
+        with self._sql.write() as db:
             for aid in article_ids:
                 row = db.execute("SELECT story_id FROM members WHERE article_id = ?", (aid,)).fetchone()
                 if row is None:
@@ -181,22 +166,25 @@ class Stories:
         """Article id -> story id, for those placed."""
         out: dict[str, str] = {}
         ids = list(dict.fromkeys(article_ids))
-        for i in range(0, len(ids), 500):
-            part = ids[i : i + 500]
-            marks = ",".join("?" * len(part))
-            out.update(self._db.execute(f"SELECT article_id, story_id FROM members WHERE article_id IN ({marks})", part).fetchall())
+        with self._sql.read() as db:
+            for i in range(0, len(ids), 500):
+                part = ids[i : i + 500]
+                marks = ",".join("?" * len(part))
+                out.update(db.execute(f"SELECT article_id, story_id FROM members WHERE article_id IN ({marks})", part).fetchall())
         return out
 
     def leads_between(self, first_day: int, last_day: int) -> tuple[list[str], np.ndarray, np.ndarray]:
         """The articles dated in [first_day, last_day] (day numbers): their ids, days and lead
         vectors (one row each), for reading a window article by article without a vector search."""
-        rows = self._db.execute("SELECT article_id, day, vec FROM members WHERE day BETWEEN ? AND ?", (first_day, last_day)).fetchall()
+        with self._sql.read() as db:
+            rows = db.execute("SELECT article_id, day, vec FROM members WHERE day BETWEEN ? AND ?", (first_day, last_day)).fetchall()
         if not rows:
             return [], np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
         return [r[0] for r in rows], np.array([r[1] for r in rows]), np.stack([np.frombuffer(r[2], dtype=np.float32) for r in rows])
 
     def placed(self) -> set[str]:
-        return {r[0] for r in self._db.execute("SELECT article_id FROM members")}
+        with self._sql.read() as db:
+            return {r[0] for r in db.execute("SELECT article_id FROM members")}
 
     def list(self, since: int | None = None, until: int | None = None, grep: str = "", sources: Sequence[str] = (),
              ids: Sequence[str] = (), limit: int = 200) -> list[Story]:
@@ -211,10 +199,12 @@ class Stories:
             sql, args = sql + " AND label LIKE ?", [*args, f"%{grep}%"]
         if ids:
             sql, args = sql + f" AND id IN ({','.join('?' * len(ids))})", [*args, *ids]
-        rows = self._db.execute(sql + " ORDER BY last_day DESC, n DESC", args).fetchall()
+        with self._sql.read() as db:
+            rows = db.execute(sql + " ORDER BY last_day DESC, n DESC", args).fetchall()
         out = []
         for sid, label, first, last, n in rows:
-            outlets = tuple(sorted({r[0] for r in self._db.execute("SELECT source FROM members WHERE story_id = ?", (sid,))} - {""}))
+            with self._sql.read() as db:
+                outlets = tuple(sorted({r[0] for r in db.execute("SELECT source FROM members WHERE story_id = ?", (sid,))} - {""}))
             if sources and not any(s.lower() in o.lower() for s in sources for o in outlets):
                 continue
             out.append(Story(sid, label, _iso(first), _iso(last), outlets, n))
@@ -223,8 +213,9 @@ class Stories:
         return out
 
     def close(self) -> None:
-        self._db.close()
+        self._sql.close()
 
     def articles_of(self, story_id: str) -> list[str]:
         """The ids of a story's articles (none for an unknown story)."""
-        return [r[0] for r in self._db.execute("SELECT article_id FROM members WHERE story_id = ?", (story_id,))]
+        with self._sql.read() as db:
+            return [r[0] for r in db.execute("SELECT article_id FROM members WHERE story_id = ?", (story_id,))]

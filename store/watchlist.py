@@ -12,14 +12,13 @@ with the same idempotency key, which a receiver can use to drop the copy.
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
 import uuid
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
+
+from store.database import Database
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS watches (
@@ -69,27 +68,11 @@ def now() -> str:
 
 class Watchlist:
     def __init__(self, home: Path) -> None:
-        path = home / "watches" / "watches.sqlite"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(SCHEMA)
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        self._sql = Database(home / "watches" / "watches.sqlite", SCHEMA, home)
 
     def add(self, topic: str, channels: Sequence[tuple[str, str]]) -> Watch:
         wid = uuid.uuid4().hex[:10]
-        with self._tx() as db:
+        with self._sql.write() as db:
             db.execute("INSERT INTO watches (id, topic, channels, created) VALUES (?, ?, ?, ?)",
                        (wid, topic, json.dumps([list(c) for c in channels]), now()))
         watch = self.get(wid)
@@ -97,23 +80,25 @@ class Watchlist:
         return watch
 
     def remove(self, wid: str) -> bool:
-        with self._tx() as db:
+        with self._sql.write() as db:
             gone = db.execute("DELETE FROM watches WHERE id = ?", (wid,)).rowcount
             db.execute("DELETE FROM events WHERE watch_id = ?", (wid,))
             db.execute("DELETE FROM outbox WHERE watch_id = ?", (wid,))
         return bool(gone)
 
     def get(self, wid: str) -> Watch | None:
-        row = self._db.execute("SELECT id, topic, channels, created, last_run, last_error FROM watches WHERE id = ?", (wid,)).fetchone()
+        with self._sql.read() as db:
+            row = db.execute("SELECT id, topic, channels, created, last_run, last_error FROM watches WHERE id = ?", (wid,)).fetchone()
         return _watch(row) if row else None
 
     def all(self) -> list[Watch]:
-        return [_watch(r) for r in self._db.execute("SELECT id, topic, channels, created, last_run, last_error FROM watches ORDER BY created")]
+        with self._sql.read() as db:
+            return [_watch(r) for r in db.execute("SELECT id, topic, channels, created, last_run, last_error FROM watches ORDER BY created")]
 
     def queue(self, watch: Watch, events: Sequence[tuple[str, str, dict[str, Any]]], ran: str) -> int:
         """Keep the (key, day, event) pairs not found before; one outbox row per channel holding
         them; the watch's last run. One transaction. Returns how many events were new."""
-        with self._tx() as db:
+        with self._sql.write() as db:
             new = []
             for key, day, event in events:
                 if db.execute("INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?)",
@@ -128,36 +113,38 @@ class Watchlist:
         return len(new)
 
     def pending(self, wid: str | None = None) -> list[Delivery]:
-        rows = self._db.execute(
-            "SELECT id, watch_id, channel, target, payload, attempts FROM outbox WHERE sent IS NULL"
-            + (" AND watch_id = ?" if wid else "") + " ORDER BY id", (wid,) if wid else ()).fetchall()
+        with self._sql.read() as db:
+            rows = db.execute(
+                "SELECT id, watch_id, channel, target, payload, attempts FROM outbox WHERE sent IS NULL"
+                + (" AND watch_id = ?" if wid else "") + " ORDER BY id", (wid,) if wid else ()).fetchall()
         return [Delivery(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5]) for r in rows]
 
     def sent(self, delivery: Delivery) -> None:
-        with self._tx() as db:
+        with self._sql.write() as db:
             db.execute("UPDATE outbox SET sent = ?, attempts = attempts + 1, error = NULL WHERE id = ?", (now(), delivery.id))
             db.execute("UPDATE watches SET last_error = NULL WHERE id = ?", (delivery.watch_id,))
 
     def failed(self, delivery: Delivery, attempts: int, error: str) -> None:
-        with self._tx() as db:
+        with self._sql.write() as db:
             db.execute("UPDATE outbox SET attempts = attempts + ?, error = ? WHERE id = ?", (attempts, error, delivery.id))
             db.execute("UPDATE watches SET last_error = ? WHERE id = ?", (f"{delivery.channel} {delivery.target}: {error}", delivery.watch_id))
 
     def events(self, wid: str, limit: int = 100) -> list[tuple[str, dict[str, Any]]]:
         """(found, event), newest found first: what the watch's feed shows."""
-        rows = self._db.execute("SELECT found, payload FROM events WHERE watch_id = ? ORDER BY found DESC, day DESC LIMIT ?", (wid, limit))
+        with self._sql.read() as db:
+            rows = db.execute("SELECT found, payload FROM events WHERE watch_id = ? ORDER BY found DESC, day DESC LIMIT ?", (wid, limit)).fetchall()
         return [(r[0], json.loads(r[1])) for r in rows]
 
     def counts(self, wid: str) -> dict[str, int]:
-        one = self._db.execute
-        return {
-            "events": one("SELECT COUNT(*) FROM events WHERE watch_id = ?", (wid,)).fetchone()[0],
-            "delivered": one("SELECT COUNT(*) FROM outbox WHERE watch_id = ? AND sent IS NOT NULL", (wid,)).fetchone()[0],
-            "pending": one("SELECT COUNT(*) FROM outbox WHERE watch_id = ? AND sent IS NULL", (wid,)).fetchone()[0],
-        }
+        with self._sql.read() as db:
+            return {
+                "events": db.execute("SELECT COUNT(*) FROM events WHERE watch_id = ?", (wid,)).fetchone()[0],
+                "delivered": db.execute("SELECT COUNT(*) FROM outbox WHERE watch_id = ? AND sent IS NOT NULL", (wid,)).fetchone()[0],
+                "pending": db.execute("SELECT COUNT(*) FROM outbox WHERE watch_id = ? AND sent IS NULL", (wid,)).fetchone()[0],
+            }
 
     def close(self) -> None:
-        self._db.close()
+        self._sql.close()
 
 
 def _watch(r: Any) -> Watch:
