@@ -69,7 +69,7 @@ class Events:
             return
         story_of = self.stories.of([p.article_id for p in passages]) if self.stories is not None else {}
         chosen = _main_stories(passages, story_of, self.min_relevance)
-        passages = [p for p in passages if story_of.get(p.article_id, "a" + p.article_id) in chosen]
+        passages = _about(passages, story_of, chosen, self.min_relevance)
         passages += self._rest_of(passages, state.query.vector)
         days = [d for p in passages if (d := day_of(p))]
         where = state.query.where  # the window asked about, else the days the story spans
@@ -122,6 +122,18 @@ def _main_stories(passages: list[Passage], story_of: dict[str, str], min_relevan
         if p.closeness >= max(min_relevance, best - CLOSE_TO_BEST):
             keep.add(story_of.get(p.article_id, "a" + p.article_id))
     return keep
+
+
+def _about(passages: list[Passage], story_of: dict[str, str], chosen: set[str], min_relevance: float) -> list[Passage]:
+    """The passages of the chosen stories whose article is itself about the question. A story
+    spans weeks and drifts (a tariffs story takes a roundup that also covers Ukraine), so
+    its articles far from the question (below the gate's floor) tell another story."""
+    best = max(p.closeness for p in passages)
+    floor = min(min_relevance, best - CLOSE_TO_BEST)
+    top: dict[str, float] = {}
+    for p in passages:
+        top[p.article_id] = max(top.get(p.article_id, 0.0), p.closeness)
+    return [p for p in passages if story_of.get(p.article_id, "a" + p.article_id) in chosen and top[p.article_id] >= floor]
 
 
 class OverviewPrompt(Prompt):

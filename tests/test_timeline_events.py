@@ -6,7 +6,7 @@ The corpus: a harbour strike over six weeks. Week 1 is busy (24 articles on the 
 week 3 has one long live page whose news of the week (a rejected offer) is told far past its
 lead, week 4 another whose vote is an update under its own heading; week 6 has one article,
 on the deal that ended it. Beside it, a calendar article about the
-holidays "in March and April 2026".
+holidays "in March and April 2026", and a bowling final in week 2 (its "strikes" are not the story's).
 """
 
 from __future__ import annotations
@@ -80,6 +80,8 @@ def strike_engine(tmp_path, store, embedder):
     _write(folder, "deal.txt", "Pay deal reached at the docks", date(2026, 4, 9), DEAL.format(d="Thursday"))
     _write(folder, "holidays.txt", "Holidays in March and April 2026: dates to know", date(2026, 3, 20),
            "Here are the holidays and observances in March and April 2026, from St. Patrick's Day to Easter Sunday.")
+    _write(folder, "bowling.txt", "Valmora bowling final", date(2026, 3, 11),
+           "Bowlers at the Valmora club threw twelve strikes in a row on Wednesday to win the county final.")
     assert ingest([folder], store, embedder, ingest_opts()).ok
     # few passages: the story's eight busy-week articles alone would fill them
     settings = defaults(timeline_passages=6, timeline_per_slice=2, rerank_depth=100)  # fusion keeps them all: the cut is the last
@@ -126,3 +128,18 @@ def test_a_live_page_s_update_is_told_by_the_sentences_under_its_heading(strike_
     assert vote and vote[0].date == "2026-03-25", [(e.date, e.text) for e in a.timeline]
     assert not any("members vote down" in e.text for e in a.timeline)  # the heading is not a sentence of the story
     assert not any("on the hill" in e.text for e in a.timeline)
+
+
+def test_an_article_of_the_story_far_from_the_question_is_not_an_event(strike_engine):
+    """Stories join by meaning and drift: a roundup can tie another topic's articles to the one asked
+    about. Placed into the strike's story here, the bowling final must still not be an event of it."""
+    store = strike_engine.store
+    arts = {a.title: a.id for a in store.manifest.articles()}
+    strike = store.stories.of([arts["Pay deal reached at the docks"]])[arts["Pay deal reached at the docks"]]
+    with store.stories._sql.write() as db:
+        db.execute("UPDATE members SET story_id = ? WHERE article_id = ?", (strike, arts["Valmora bowling final"]))
+    wide = Engine(store, strike_engine.embedder, FakeLLM(default=lambda req: "Dock workers struck [1]."), settings=defaults())
+    stream = wide.stream("How did the Port Carvel harbour strike develop?", as_of=AS_OF, mode="timeline")
+    assert any("bowling" in p.title for p in stream.passages), "retrieval reads the bowling final"
+    a = stream.answer
+    assert a.timeline and not any("bowl" in e.text.lower() for e in a.timeline), [(e.date, e.text) for e in a.timeline]
