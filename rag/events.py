@@ -41,6 +41,9 @@ LEAD_ONLY_MARGIN = 0.1  # a lead sentence without the question's words counts wh
 HEADLINE_WEIGHT = 1.5
 NEWS_WEIGHT = 2.0
 _DIGIT, _NAME = re.compile(r"\d"), re.compile(r"\s[A-Z][a-z]")
+# the words that ask for a story, not what it is about: "How did the tariff fight develop?" is about
+# the tariff fight, and "develop" must not make "the Grok chatbot developer" a sentence of it
+_ASKING = terms("happened developed evolved unfolded progressed timeline chronology latest recap")
 
 
 @dataclass(frozen=True)
@@ -107,7 +110,7 @@ def is_heading(text: str) -> bool:
 
 def score(sentences: list[Sentence], question: str) -> list[Sentence]:
     """Each sentence scored (see the module's docstring); those that cannot tell an event dropped."""
-    q = terms(topic(question))
+    q = terms(topic(question)) - _ASKING
     arts: dict[str, tuple[date, set[str]]] = {}
     for s in sentences:  # an article's words that say its news: its headline and its first sentences
         b, words = arts.get(s.passage.article_id, (s.bucket, terms(s.passage.title)))

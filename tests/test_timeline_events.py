@@ -7,6 +7,7 @@ week 3 has one long live page whose news of the week (a rejected offer) is told 
 lead, week 4 another whose vote is an update under its own heading; week 6 has one article,
 on the deal that ended it. Beside it, a calendar article about the
 holidays "in March and April 2026", and a bowling final in week 2 (its "strikes" are not the story's).
+The live page also tells of a games developer: "develop" asks for the story, it is not its topic.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ LIVE = ("Talks to end the Port Carvel harbour strike resumed on Monday, with doc
             "schoolchildren planted oaks in the park", "the bookshop moved its shelves outside", "a fiddler played at the corner",
             "the baker's cat slept in the window", "runners trained along the river path", "the town clock was repaired",
         ], 1))
+        + " A games developer from the old town released a puzzle about stacking containers."
         + " Dock workers at Port Carvel rejected a 5 percent pay offer from the port authority on Wednesday, and the harbour strike went on.")
 
 # another live page: an update under its own heading, far past the lead
@@ -143,3 +145,8 @@ def test_an_article_of_the_story_far_from_the_question_is_not_an_event(strike_en
     assert any("bowling" in p.title for p in stream.passages), "retrieval reads the bowling final"
     a = stream.answer
     assert a.timeline and not any("bowl" in e.text.lower() for e in a.timeline), [(e.date, e.text) for e in a.timeline]
+
+
+def test_the_words_that_ask_for_a_story_do_not_choose_its_events(strike_engine):
+    a = strike_engine.answer("How did the strike develop?", as_of=AS_OF, mode="timeline")
+    assert a.timeline and not any("developer" in e.text for e in a.timeline), [(e.date, e.text) for e in a.timeline]
