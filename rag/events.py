@@ -4,7 +4,7 @@ Pure functions over passages; `rag.timeline.Events` feeds them the retrieved pas
 the closest articles, and the lead of each article (news says what happened first).
 
 A sentence tells its bucket's event when it
-- holds the question's words (rare ones count more),
+- holds the question's words (rare ones count more; "happened" or "develop" only ask for the story),
 - agrees with its article's headline (the headline states the news; the sentence that
   repeats it is the one that reports it),
 - stands early in its article, or early in an update of a long one (a live page's later

@@ -5,7 +5,8 @@ topic without its time words, many passages, every day or week of the window rea
 and kept in turns (`rag.factory.timeline_retriever`, stages `spread` and `balance`):
 
     gate        decline when nothing retrieved is about the question
-    events      keep the stories with a passage close to the question; group their passages and
+    events      keep the stories with a passage close to the question, and of them the articles
+                about it (a story drifts over weeks); group their passages and
                 their articles' leads by day (by week for windows over 45 days); for each, the
                 sentence that states what happened (`rag.events`), cited where it stands in its
                 article, dated by it, with every outlet that reported it once (no LLM)
