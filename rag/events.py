@@ -70,14 +70,21 @@ def bucket_of(d: date, weekly: bool) -> date:
     return d.fromordinal(d.toordinal() - d.weekday()) if weekly else d
 
 
+def closest_per_article(passages: list[Passage]) -> dict[str, Passage]:
+    """Each article's passage closest to the question."""
+    best: dict[str, Passage] = {}
+    for p in passages:
+        if p.article_id not in best or p.closeness > best[p.article_id].closeness:
+            best[p.article_id] = p
+    return best
+
+
 def candidates(passages: list[Passage], leads: dict[str, Passage], weekly: bool) -> list[Sentence]:
     """Every sentence that may tell an event: the first sentences of each article's lead, and
     the sentences of its retrieved passages, each once."""
     seen: set[tuple[str, int]] = set()
     out: list[Sentence] = []
-    best: dict[str, float] = {}
-    for p in passages:
-        best[p.article_id] = max(best.get(p.article_id, 0.0), p.closeness)
+    best = {a: p.closeness for a, p in closest_per_article(passages).items()}
     for p in passages:
         d = day_of(p)
         if d is None:

@@ -69,8 +69,7 @@ class Events:
                                 passages=state.retrieved, model="timeline", mode="timeline"))
             return
         story_of = self.stories.of([p.article_id for p in passages]) if self.stories is not None else {}
-        chosen = _main_stories(passages, story_of, self.min_relevance)
-        passages = _about(passages, story_of, chosen, self.min_relevance)
+        passages = _of_main_stories(passages, story_of, self.min_relevance)
         passages += self._rest_of(passages, state.query.vector)
         days = [d for p in passages if (d := day_of(p))]
         where = state.query.where  # the window asked about, else the days the story spans
@@ -95,12 +94,8 @@ class Events:
         each with its own closeness to it (one store read)."""
         if self.store is None or vector is None:
             return []
-        best: dict[str, Passage] = {}
-        for p in passages:
-            if p.article_id not in best or p.closeness > best[p.article_id].closeness:
-                best[p.article_id] = p
         have = {p.chunk_id for p in passages}
-        closest = sorted(best.values(), key=lambda p: -p.closeness)[:WHOLE_ARTICLES]
+        closest = sorted(events.closest_per_article(passages).values(), key=lambda p: -p.closeness)[:WHOLE_ARTICLES]
         want = [cid for p in closest for i in range(p.chunks) if (cid := chunk_id(p.article_id, i)) not in have]
         return [passage_of(h) for h in self.store.get(want, vector)] if want else []
 
@@ -113,28 +108,19 @@ class Events:
         return have
 
 
-def _main_stories(passages: list[Passage], story_of: dict[str, str], min_relevance: float) -> set[str]:
-    """The stories the question is about: those with a passage close to the question, nearly as
-    close as the closest. Each story counts alone: a long story is many (stories join articles
-    days apart), and a heavy week must not crowd out the quiet ones."""
+def _of_main_stories(passages: list[Passage], story_of: dict[str, str], min_relevance: float) -> list[Passage]:
+    """The passages of the stories the question is about: those with a passage nearly as close
+    to the question as the closest. Each story counts alone: a long story is many (stories join
+    articles days apart), and a heavy week must not crowd out the quiet ones. Of those stories,
+    only the articles themselves about the question (at the gate's floor or above): a story
+    drifts over weeks (a tariffs story takes a live page that also covers Ukraine), and its
+    articles far from the question tell another story."""
     best = max(p.closeness for p in passages)
-    keep = set()
-    for p in passages:
-        if p.closeness >= max(min_relevance, best - CLOSE_TO_BEST):
-            keep.add(story_of.get(p.article_id, "a" + p.article_id))
-    return keep
-
-
-def _about(passages: list[Passage], story_of: dict[str, str], chosen: set[str], min_relevance: float) -> list[Passage]:
-    """The passages of the chosen stories whose article is itself about the question. A story
-    spans weeks and drifts (a tariffs story takes a roundup that also covers Ukraine), so
-    its articles far from the question (below the gate's floor) tell another story."""
-    best = max(p.closeness for p in passages)
+    story = {p.article_id: story_of.get(p.article_id, "a" + p.article_id) for p in passages}
+    top = {a: p.closeness for a, p in events.closest_per_article(passages).items()}
+    keep = {story[a] for a, c in top.items() if c >= max(min_relevance, best - CLOSE_TO_BEST)}
     floor = min(min_relevance, best - CLOSE_TO_BEST)
-    top: dict[str, float] = {}
-    for p in passages:
-        top[p.article_id] = max(top.get(p.article_id, 0.0), p.closeness)
-    return [p for p in passages if story_of.get(p.article_id, "a" + p.article_id) in chosen and top[p.article_id] >= floor]
+    return [p for p in passages if story[p.article_id] in keep and top[p.article_id] >= floor]
 
 
 class OverviewPrompt(Prompt):
