@@ -12,6 +12,11 @@ A sentence tells its bucket's event when it
 - holds what is *new* in its bucket: words that several of the bucket's articles share in
   their headline or lead and the rest of the window does not ("steel" the week steel
   tariffs were announced, "pneumonia" the week the pope was treated for it).
+
+A bucket's further events must tell other news than those taken: two articles of a week often
+tell one event in their own words ("is telling the Treasury to stop minting pennies" and
+"said he has told the U.S. Treasury Department to stop minting pennies"), and the outlets of
+every telling are listed once, on the event.
 """
 
 from __future__ import annotations
@@ -27,7 +32,8 @@ from rag.context import terms
 from rag.stages import overlap, shingles
 from rag.when import topic
 
-SAME_EVENT = 0.5  # shingle overlap at which two sentences tell one event
+SAME_EVENT = 0.5  # shingle overlap at which two sentences are copies (across buckets: a later week repeating an earlier one)
+SAME_NEWS = 0.55  # share of the shorter sentence's word weight that another holds, at which a bucket's two sentences tell one event
 SECOND = 0.6  # a bucket's further events must score this share of its best one
 MOST_PER_BUCKET = 3
 LEAD_SENTENCES = 3  # sentences of an article's lead considered
@@ -57,6 +63,7 @@ class Sentence:
     relevance: float  # closeness to the question: its article's best, averaged with its own passage's past the lead
     score: float = 0.0
     heading: str = ""  # the update heading it follows within a long article, if any
+    words: frozenset[str] = frozenset()  # its content words (`rag.context.terms`), once scored
 
 
 def day_of(p: Passage) -> date | None:
@@ -151,20 +158,21 @@ def score(sentences: list[Sentence], question: str) -> list[Sentence]:
         lead = LEAD_BONUS[s.place] if s.place < LEAD_SENTENCES else LATE_BONUS if s.start < 1200 else 0.0
         facts = 0.2 * bool(_DIGIT.search(text)) + 0.1 * bool(_NAME.search(text[1:]))
         value = hit + HEADLINE_WEIGHT * head + NEWS_WEIGHT * news + lead + facts + s.relevance
-        out.append(replace(s, score=value))
+        out.append(replace(s, score=value, words=frozenset(words)))
     return out
 
 
 def picks(scored: list[Sentence], most: int) -> list[tuple[Sentence, list[Sentence]]]:
-    """The events, oldest first, with the sentences of their bucket (for the outlets that also
-    report them): each bucket's best sentence; then, while there is room, more when they score
-    close to the best and tell something else (a busy week holds several developments: one more
-    for every two reports, up to MOST_PER_BUCKET). A report is an article, or a share of a long
-    one: a live page's later updates are news of their own, so one article may tell several
-    events, each from another of its passages."""
+    """The events, oldest first, each with its bucket's sentences that tell the same news (for
+    the outlets that also report it): each bucket's best sentence; then, while there is room,
+    more when they score close to the best and tell other news (a busy week holds several
+    developments: one more for every two reports, up to MOST_PER_BUCKET). A report is an
+    article, or a share of a long one: a live page's later updates are news of their own, so
+    one article may tell several events, each from another of its passages."""
     buckets: dict[date, list[Sentence]] = {}
     for s in scored:
         buckets.setdefault(s.bucket, []).append(s)
+    alike = Likeness(scored)
     firsts, seconds = [], []
     told: list[set[str]] = []
     for b in sorted(buckets):
@@ -173,20 +181,44 @@ def picks(scored: list[Sentence], most: int) -> list[tuple[Sentence, list[Senten
         if top is None:
             continue  # the bucket only repeats what an earlier one told
         told.append(shingles(top.text))
-        firsts.append((top, ranked))
         reports = sum(1 + n // CHUNKS_PER_REPORT for n in {s.passage.article_id: s.passage.chunks for s in ranked}.values())
         taken = [top]
         for s in ranked[1:]:
             if len(taken) >= min(MOST_PER_BUCKET, 1 + reports // 2) or s.score < SECOND * top.score:
                 break
-            if all(s.passage.chunk_id != t.passage.chunk_id and overlap(shingles(s.text), shingles(t.text)) < SAME_EVENT for t in taken):
+            if all(s.passage.chunk_id != t.passage.chunk_id and not alike(s.text, t.text) for t in taken):
                 taken.append(s)
                 told.append(shingles(s.text))
-                seconds.append((s, ranked))
+        tellings = {id(t): [s for s in ranked if s is not t and alike(s.text, t.text)] for t in taken}
+        firsts.append((top, tellings[id(top)]))
+        seconds += [(t, tellings[id(t)]) for t in taken[1:]]
     chosen = sorted(firsts, key=lambda e: -e[0].score)[:most]
     chosen += sorted(seconds, key=lambda e: -e[0].score)[: max(0, most - len(chosen))]
     return sorted(chosen, key=lambda e: (e[0].passage.date, -e[0].score))
 
 
-def same_event(a: str, b: str) -> bool:
-    return overlap(shingles(a), shingles(b)) >= SAME_EVENT
+class Likeness:
+    """Whether two sentences tell the same news in their own words: the share of the shorter
+    one's word weight (rare words among the candidates weigh more: "pennies", not "Trump")
+    that the other holds, at SAME_NEWS or above; or copies by shingle overlap."""
+
+    def __init__(self, sentences: list[Sentence]) -> None:
+        self._terms = {s.text: s.words for s in sentences}
+        df = Counter(t for words in self._terms.values() for t in words)
+        self._weight = {t: math.log((1 + len(self._terms)) / c) for t, c in df.items()}
+        self._mass = {x: self._weigh(words) for x, words in self._terms.items()}
+        self._shingles: dict[str, set[str]] = {}
+
+    def __call__(self, a: str, b: str) -> bool:
+        shorter = min(self._mass[a], self._mass[b])
+        if shorter > 0 and self._weigh(self._terms[a] & self._terms[b]) >= SAME_NEWS * shorter:
+            return True
+        return overlap(self._shingled(a), self._shingled(b)) >= SAME_EVENT
+
+    def _weigh(self, words: frozenset[str]) -> float:
+        return sum(self._weight[t] for t in words)
+
+    def _shingled(self, text: str) -> set[str]:
+        if text not in self._shingles:
+            self._shingles[text] = shingles(text)
+        return self._shingles[text]

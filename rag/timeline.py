@@ -77,12 +77,9 @@ class Events:
         weekly = (last - first).days > WEEKLY_AFTER_DAYS
         scored = events.score(events.candidates(passages, self._leads(passages), weekly), state.query.text)
         told, given = [], []
-        for n, (s, bucket) in enumerate(events.picks(scored, self.max_events), 1):
+        for n, (s, tellings) in enumerate(events.picks(scored, self.max_events), 1):
             p = s.passage
-            outlets = dict.fromkeys([p.source, *p.also_in])
-            for other in bucket:
-                if other.passage.source not in outlets and events.same_event(s.text, other.text):
-                    outlets[other.passage.source] = None
+            outlets = dict.fromkeys([p.source, *p.also_in, *(o.passage.source for o in tellings)])
             cite = Citation(n, n, p.article_id, p.title, p.source, p.date, s.text, s.start, s.end, p.path, p.page, p.url)
             told.append(TimelineEvent(p.date[:10], s.text, (cite,), tuple(o for o in outlets if o), story_of.get(p.article_id, "")))
             given.append(replace(p, n=n, text=s.text, start=s.start, end=s.end, sentences=((s.start, s.end),)))

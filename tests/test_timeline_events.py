@@ -4,8 +4,8 @@ the question's time words choose the window without pulling in articles about th
 
 The corpus: a harbour strike over six weeks. Week 1 is busy (24 articles on the walkout);
 week 3 has one long live page whose news of the week (a rejected offer) is told far past its
-lead, week 4 another whose vote is an update under its own heading; week 6 has one article,
-on the deal that ended it. Beside it, a calendar article about the
+lead, week 4 another whose vote is an update under its own heading; week 6 has two articles,
+from two outlets, telling the deal that ended it in their own words. Beside it, a calendar article about the
 holidays "in March and April 2026", and a bowling final in week 2 (its "strikes" are not the story's).
 The live page also tells of a games developer: "develop" asks for the story, it is not its topic.
 """
@@ -36,6 +36,7 @@ WALKOUT = [
 ]
 DEAL = ("Port Carvel dock workers accepted a 9 percent raise on {d}, ending the strike after six weeks, and the first container ships were "
         "unloaded the same night.")
+DEAL_RETOLD = "Dock workers at Port Carvel ended their strike on {d} by accepting a 9 percent raise; container ships were unloaded that night."
 
 # a live page: its lead, a long stretch of street life, then the week's news, past the first chunks
 LIVE = ("Talks to end the Port Carvel harbour strike resumed on Monday, with dock workers and the port authority meeting in the city hall. "
@@ -63,8 +64,8 @@ LIVE_HEADED = ("Pickets returned to the gates of the Port Carvel harbour on Mond
                "Members of the Port Carvel dock union voted 212 to 40 against the improved offer on Wednesday night, and the pickets stayed at the gates.")
 
 
-def _write(folder, name, title, day, body):
-    (folder / name).write_text(f"{title}\n\nBy Staff, Coast Courier\n{day:%B %d, %Y}\n\n{body}\n"
+def _write(folder, name, title, day, body, outlet="Coast Courier"):
+    (folder / name).write_text(f"{title}\n\nBy Staff, {outlet}\n{day:%B %d, %Y}\n\n{body}\n"
                                "The union thanked its members. Officials will meet again next month.\n")
 
 
@@ -79,7 +80,8 @@ def strike_engine(tmp_path, store, embedder):
         _write(folder, f"walkout-{i}.txt", f"Port Carvel harbour strike, report {i + 1}", day, body)
     _write(folder, "live.txt", "Port Carvel strike: live updates", date(2026, 3, 16), LIVE)
     _write(folder, "live-4.txt", "Port Carvel strike, week four: live updates", date(2026, 3, 25), LIVE_HEADED)
-    _write(folder, "deal.txt", "Pay deal reached at the docks", date(2026, 4, 9), DEAL.format(d="Thursday"))
+    _write(folder, "deal.txt", "Pay deal reached at the docks", date(2026, 4, 9), DEAL.format(d="Thursday"), "Coast Gazette")
+    _write(folder, "deal-post.txt", "Harbour strike over after six weeks", date(2026, 4, 9), DEAL_RETOLD.format(d="Thursday"), "Harbour Post")
     _write(folder, "holidays.txt", "Holidays in March and April 2026: dates to know", date(2026, 3, 20),
            "Here are the holidays and observances in March and April 2026, from St. Patrick's Day to Easter Sunday.")
     _write(folder, "bowling.txt", "Valmora bowling final", date(2026, 3, 11),
@@ -150,3 +152,15 @@ def test_an_article_of_the_story_far_from_the_question_is_not_an_event(strike_en
 def test_the_words_that_ask_for_a_story_do_not_choose_its_events(strike_engine):
     a = strike_engine.answer("How did the strike develop?", as_of=AS_OF, mode="timeline")
     assert a.timeline and not any("developer" in e.text for e in a.timeline), [(e.date, e.text) for e in a.timeline]
+
+
+def test_one_event_told_by_two_outlets_in_their_own_words_is_one_line_with_both(strike_engine):
+    wide = Engine(strike_engine.store, strike_engine.embedder, FakeLLM(default=lambda req: "Dock workers struck [1]."), settings=defaults())
+    stream = wide.stream("How did the Port Carvel harbour strike develop?", as_of=AS_OF, mode="timeline")
+    assert {"Pay deal reached at the docks", "Harbour strike over after six weeks"} <= {p.title for p in stream.passages}
+    a = stream.answer
+    deal = [e for e in a.timeline if "9 percent raise" in e.text]
+    assert len(deal) == 1, [(e.date, e.text) for e in a.timeline]
+    assert set(deal[0].outlets) == {"Coast Gazette", "Harbour Post"}, deal[0].outlets
+
+
