@@ -79,7 +79,7 @@ class Events:
         told, given = [], []
         for n, (s, tellings) in enumerate(events.picks(scored, self.max_events), 1):
             p = s.passage
-            outlets = dict.fromkeys([p.source, *p.also_in, *(o.passage.source for o in tellings)])
+            outlets = dict.fromkeys(o for t in (s, *tellings) for o in (t.passage.source, *t.passage.also_in))
             cite = Citation(n, n, p.article_id, p.title, p.source, p.date, s.text, s.start, s.end, p.path, p.page, p.url)
             told.append(TimelineEvent(p.date[:10], s.text, (cite,), tuple(o for o in outlets if o), story_of.get(p.article_id, "")))
             given.append(replace(p, n=n, text=s.text, start=s.start, end=s.end, sentences=((s.start, s.end),)))
