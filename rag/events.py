@@ -174,13 +174,13 @@ def picks(scored: list[Sentence], most: int) -> list[tuple[Sentence, list[Senten
         buckets.setdefault(s.bucket, []).append(s)
     alike = Likeness(scored)
     firsts, seconds = [], []
-    told: list[set[str]] = []
+    told: list[str] = []
     for b in sorted(buckets):
         ranked = sorted(buckets[b], key=lambda s: -s.score)
-        top = next((s for s in ranked if all(overlap(shingles(s.text), t) < SAME_EVENT for t in told)), None)
+        top = next((s for s in ranked if not any(alike.copies(s.text, t) for t in told)), None)
         if top is None:
             continue  # the bucket only repeats what an earlier one told
-        told.append(shingles(top.text))
+        told.append(top.text)
         reports = sum(1 + n // CHUNKS_PER_REPORT for n in {s.passage.article_id: s.passage.chunks for s in ranked}.values())
         taken = [top]
         for s in ranked[1:]:
@@ -188,10 +188,10 @@ def picks(scored: list[Sentence], most: int) -> list[tuple[Sentence, list[Senten
                 break
             if all(s.passage.chunk_id != t.passage.chunk_id and not alike(s.text, t.text) for t in taken):
                 taken.append(s)
-                told.append(shingles(s.text))
-        tellings = {id(t): [s for s in ranked if s is not t and alike(s.text, t.text)] for t in taken}
-        firsts.append((top, tellings[id(top)]))
-        seconds += [(t, tellings[id(t)]) for t in taken[1:]]
+                told.append(s.text)
+        with_tellings = [(t, [s for s in ranked if s is not t and alike(s.text, t.text)]) for t in taken]
+        firsts.append(with_tellings[0])
+        seconds += with_tellings[1:]
     chosen = sorted(firsts, key=lambda e: -e[0].score)[:most]
     chosen += sorted(seconds, key=lambda e: -e[0].score)[: max(0, most - len(chosen))]
     return sorted(chosen, key=lambda e: (e[0].passage.date, -e[0].score))
@@ -213,6 +213,10 @@ class Likeness:
         shorter = min(self._mass[a], self._mass[b])
         if shorter > 0 and self._weigh(self._terms[a] & self._terms[b]) >= SAME_NEWS * shorter:
             return True
+        return self.copies(a, b)
+
+    def copies(self, a: str, b: str) -> bool:
+        """Whether the two are copies (shingle overlap at SAME_EVENT or above)."""
         return overlap(self._shingled(a), self._shingled(b)) >= SAME_EVENT
 
     def _weigh(self, words: frozenset[str]) -> float:

@@ -162,5 +162,3 @@ def test_one_event_told_by_two_outlets_in_their_own_words_is_one_line_with_both(
     deal = [e for e in a.timeline if "9 percent raise" in e.text]
     assert len(deal) == 1, [(e.date, e.text) for e in a.timeline]
     assert set(deal[0].outlets) == {"Coast Gazette", "Harbour Post"}, deal[0].outlets
-
-
