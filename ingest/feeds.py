@@ -79,9 +79,7 @@ def _entry(e: dict) -> Entry | None:  # type: ignore[type-arg]
 
 def entry_article(entry: Entry, feed: Feed, ctx: ReadContext) -> Article:
     """The article of a full-text entry, read from the feed itself."""
-    article = parse_plain(ctx.bound(entry.content), entry.link or entry.key)
-    if entry.title:
-        article.title, article.title_guessed = entry.title, False
+    article = parse_plain(ctx.bound(entry.content), entry.link or entry.key, entry.title)
     article.url = entry.link
     article.byline = article.byline or entry.author
     article.source = article.source or feed.title

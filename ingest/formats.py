@@ -73,7 +73,7 @@ def read_markdown(text: str, path: str, ctx: ReadContext) -> list[Article]:
                 meta[k.strip().lower()] = v.strip().strip("\"'")
         text = " " * (end + 4) + text[end + 4 :]  # keep offsets
     text = re.sub(r"!\[[^\]\n]{0,500}\]\([^)\n]{0,2000}\)", lambda m: " " * len(m.group()), text)
-    return [_with_meta(parse_plain(text, path), meta, "front-matter")]
+    return [_with_meta(parse_plain(text, path, _first(meta, TITLE_KEYS)), meta, "front-matter")]
 
 
 def read_html(text: str, path: str, ctx: ReadContext) -> list[Article]:
@@ -95,7 +95,7 @@ def html_article(text: str, path: str, ctx: ReadContext, url: str = "", feed_dat
         if not body.strip():
             raise IngestError("not an article: the page has no article text (trafilatura found none)")
         ctx.warnings.append(f"the page nests its markup {depth} levels deep, deeper than the HTML parser goes: read as plain text")
-    article = parse_plain(ctx.bound(body), path)
+    article = parse_plain(ctx.bound(body), path, (title or "").strip())
     article.title = (title or article.title or "").strip()
     article.title_guessed = not title and article.title_guessed
     article.byline = getattr(doc, "author", None) or article.byline
@@ -224,7 +224,7 @@ def _record(rec: dict[str, Any], path: str, ctx: ReadContext) -> Article | None:
         body = html_text(body[: HTML_FACTOR * ctx.max_chars])
     if not body.strip():
         return None
-    return _with_meta(parse_plain(ctx.bound(body), path), rec, "json")
+    return _with_meta(parse_plain(ctx.bound(body), path, _first(rec, TITLE_KEYS)), rec, "json")
 
 
 def _with_meta(article: Article, rec: dict[str, Any], date_source: str) -> Article:

@@ -3,8 +3,13 @@
 A news page saved as text starts with a headline, maybe a standfirst, a byline
 ("By A and B, The Outlet") and a date line ("Updated January 28, 2026 at ...");
 it carries photo captions ending in a credit "(Name/Agency)" and often ends in
-site furniture ("Comments", "Popular posts from this blog", links). The header
-becomes metadata, the furniture is dropped, what is left is the body.
+site furniture ("Comments", "Popular posts from this blog", links), and in between
+promotions (a newsletter, a puzzle, an embedded video's player line). The header becomes
+metadata, the furniture is dropped, what is left is the body.
+
+When the headline is known from elsewhere (a JSON record's field, the page's metadata, the
+feed entry), the first line is the headline only when it is that one or does not read as a
+sentence: a short first paragraph is the story's lede, and news says what happened there.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import re
 from datetime import datetime
 
 from core.articles import Article
-from core.text import sentence_spans
+from core.text import fold, sentence_spans
 
 _MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec"
 _DATE = re.compile(
@@ -43,11 +48,22 @@ _NOISE = re.compile(
     r"listen to this article|\d+ min read|image|photo|video)\s*$",
     re.I,
 )
+# A promotion boxed into the story, a whole line of its own.
+_PROMO = re.compile(
+    r"^(?:(?:join our [^.!?]{1,40}[.!?]\s*)?(?:subscribe|sign up)\b.*\b(?:newsletters?|inbox)\b|"
+    r"need a break\? play\b|video ad feedback\b)",
+    re.I,
+)
+PROMO_CHARS = 800  # a longer line is the story's own text, whatever it starts with
+# A label the page sets before the text it introduces, on the same line: the label goes, the text stays.
+_LABEL = re.compile(r"^AI[- ](?:assisted|generated) summary\b\s*:?\s*", re.I)
+_SENTENCE_END = (".", "!", "?", '"', "”", "’", "'", "…", ")")
 _OUTLET_HINT = re.compile(r"\b(?:Post|Times|News|Journal|Guardian|Reuters|Associated Press|AP|AFP|BBC|CNN|Independent|Herald|Tribune|Telegraph|Gazette|Agency|Press|Radio|TV|Magazine)\b")
 
 
-def parse_plain(text: str, path: str) -> Article:
-    """Split a plain-text (or Markdown) article into metadata and body spans."""
+def parse_plain(text: str, path: str, title: str = "") -> Article:
+    """Split a plain-text (or Markdown) article into metadata and body spans. `title`: the
+    headline when the source gives it apart from the text."""
     lines = _line_spans(text)
     head = [(s, e) for s, e in lines if text[s:e].strip()][:8]
     used: set[int] = set()
@@ -74,9 +90,11 @@ def parse_plain(text: str, path: str) -> Article:
 
     first_s, first_e = head[0] if head else (0, 0)
     first = text[first_s:first_e].strip().lstrip("#").strip()
-    if first and first_s not in used | lead and _is_headline(first, text, first_e):
+    if first and first_s not in used | lead and (_is_title(first, title) if title else _is_headline(first, text, first_e)):
         article.title = first
         used.add(first_s)
+    if title:
+        article.title, article.title_guessed = title, False
     body: list[tuple[int, int]] = []
     for s, e in lines:
         line = text[s:e].strip()
@@ -86,7 +104,13 @@ def parse_plain(text: str, path: str) -> Article:
             break
         if _NOISE.match(line) or _is_caption(line) or (_CONTRIB.search(line) and len(line) < 200):
             continue
+        if _PROMO.match(line) and len(line) < PROMO_CHARS:
+            continue
         ls = s + (len(text[s:e]) - len(text[s:e].lstrip()))
+        if label := _LABEL.match(line):
+            ls, line = ls + label.end(), line[label.end():]
+            if not line:
+                continue
         body.append((ls, ls + len(line)))
     article.body = body
     if not article.title:
@@ -108,6 +132,12 @@ def _is_headline(line: str, text: str, end: int) -> bool:
         return False
     followed_by_blank = re.match(r"\n[ \t]*\n", text[end : end + 20]) is not None
     return not line.endswith((".", ",", ";", ":")) or (followed_by_blank and len(line) < 120)
+
+
+def _is_title(line: str, title: str) -> bool:
+    """With the headline known: the first line is it, or a line that is no sentence of the story
+    (a dateline's "CNN —", the author's name); a sentence is the lede and stays in the body."""
+    return fold(line) == fold(title) or len(line) <= 200 and not line.rstrip().endswith(_SENTENCE_END)
 
 
 def _is_caption(line: str) -> bool:

@@ -50,10 +50,8 @@ def read_pdf(data: bytes, path: str, ctx: ReadContext) -> list[Article]:
     text = "\n\n".join(texts)
     if not text.strip():
         raise IngestError("the PDF has no text layer (a scan?): run OCR on it first, e.g. ocrmypdf")
-    article = parse_plain(ctx.bound(text), path)
+    article = parse_plain(ctx.bound(text), path, title)
     article.pages = tuple(starts)
-    if title:
-        article.title, article.title_guessed = title, False
     article.byline = article.byline or author
     set_date(article, created, "pdf")
     return [article]

@@ -1,9 +1,12 @@
+import json
+
 import pytest
 
 from core.text import sentence_spans
+from ingest import load_file
 from ingest.chunking import chunk_article
 from ingest.metadata import parse_plain
-from tests.conftest import SAMPLE
+from tests.conftest import SAMPLE, ingest_opts
 
 WAPO = SAMPLE / "004_a8c840d12111fb8c.txt"
 KYIV = SAMPLE / "000_e99bd238092f2c2c.txt"
@@ -109,3 +112,49 @@ def test_an_ingested_dateline_is_the_stored_date(tmp_path, store, embedder):
     assert ingest([tmp_path / "rates.txt"], store, embedder, ingest_opts()).added == 1
     assert store.manifest.articles()[0].date == "2026-01-12"
     assert {h.meta.get("date_source") for h in store.chunks.all()} == {"dateline"}
+
+
+LEDE = "The harbour of Split reopened on Monday."
+REST = "Ships had waited three days at anchor outside the breakwater while the storm blew itself out."
+
+
+@pytest.mark.parametrize("name, content", [
+    ("split.json", json.dumps({"title": "Split harbour reopens", "text": f"{LEDE}\n\n{REST}", "date": "2026-02-05"})),
+    ("split.md", f"---\ntitle: Split harbour reopens\ndate: 2026-02-05\n---\n{LEDE}\n\n{REST}\n"),
+    ("split.html", f"<html><head><title>Split harbour reopens</title></head><body><article><h1>Split harbour reopens</h1>"
+                   f"<p>{LEDE}</p><p>{REST}</p></article></body></html>"),
+])
+def test_a_short_lede_is_the_story_when_the_headline_comes_with_the_record(tmp_path, name, content):
+    """A record that carries its headline: the text's short first paragraph is the lede, which
+    says what happened, not a second headline to drop."""
+    (tmp_path / name).write_text(content)
+    [a] = load_file(tmp_path / name, ingest_opts(), [])
+    assert a.title == "Split harbour reopens"
+    assert a.body_text.startswith(LEDE) and REST in a.body_text
+
+
+def test_a_record_whose_text_repeats_its_headline_or_opens_with_a_dateline_drops_that_line(tmp_path):
+    for first in ("Split harbour reopens", "CNN —"):
+        rec = {"title": "Split harbour reopens", "text": f"{first}\n\n{LEDE}\n\n{REST}", "date": "2026-02-05"}
+        (tmp_path / "r.json").write_text(json.dumps(rec))
+        [a] = load_file(tmp_path / "r.json", ingest_opts(), [])
+        assert a.body_text.startswith(LEDE), first
+
+
+def test_promotions_and_a_summary_label_are_not_story_text():
+    text = (
+        "Ghent closes its centre\n\n"
+        "AI-assisted summary The council of Ghent voted to close the city centre to through traffic.\n\n"
+        "Need a break? Play the USA TODAY Daily Crossword Puzzle.\n\n"
+        "Shops said deliveries would move to the early morning, before 11 o'clock.\n\n"
+        "Join our Watch Party! Sign up to receive the best of our city coverage right in your inbox.\n\n"
+        "Video Ad Feedback Ghent's mayor explains the plan 01:42 - Source: Ghent Daily\n\n"
+        "Subscribers to the city's parking scheme keep their permits, the council said.\n"
+    )
+    a = parse_plain(text, "ghent.txt")
+    body = a.body_text
+    for furniture in ("AI-assisted", "Crossword", "Watch Party", "Video Ad"):
+        assert furniture not in body
+    s, e = a.body[0]
+    assert text[s:e] == "The council of Ghent voted to close the city centre to through traffic."  # a citation points at the text, not the label
+    assert "deliveries would move" in body and "Subscribers to the city's parking scheme" in body
