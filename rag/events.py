@@ -11,7 +11,10 @@ A sentence tells its bucket's event when it
   news sits under its own heading, which then stands for the headline), and
 - holds what is *new* in its bucket: words that several of the bucket's articles share in
   their headline or lead and the rest of the window does not ("steel" the week steel
-  tariffs were announced, "pneumonia" the week the pope was treated for it).
+  tariffs were announced, "pneumonia" the week the pope was treated for it), and
+- stands alone and reports: a sentence that leans on the one before it ("But given that...",
+  "He also threatened...", "If tariffs don't...") or opens with a quotation (what someone
+  thinks, often without saying who) tells no event on a line of its own.
 
 A bucket's further events must tell other news than those taken: two articles of a week often
 tell one event in their own words ("is telling the Treasury to stop minting pennies" and
@@ -44,6 +47,13 @@ HEADING_WORDS = 16  # a line this short without a sentence's closing mark heads 
 _CLOSES = tuple(".!?:;,\"'”’)…")
 CHUNKS_PER_REPORT = 6  # a long article (a live page, a recap) counts as one report more for every this many chunks it has
 LEAD_ONLY_MARGIN = 0.1  # a lead sentence without the question's words counts when its article is this close to the closest
+LEANING = 0.5  # the share of its score a sentence that leans on the one before it, or opens with a quotation, keeps
+_LEANS = re.compile(
+    r"^[\"“‘']|^(?:but|and|or|so|yet|still|also|however|though|lately|even (?:though|so|if)|if|he|she|it|they|we|"
+    r"this(?! (?:morning|afternoon|evening|week|weekend|month|year)\b)|that|these|those|such|its|his|her|their)\b"
+    r"|^(?:\S+\s+){0,4}also\b",
+    re.I,
+)
 HEADLINE_WEIGHT = 1.5
 NEWS_WEIGHT = 2.0
 _DIGIT, _NAME = re.compile(r"\d"), re.compile(r"\s[A-Z][a-z]")
@@ -158,6 +168,8 @@ def score(sentences: list[Sentence], question: str) -> list[Sentence]:
         lead = LEAD_BONUS[s.place] if s.place < LEAD_SENTENCES else LATE_BONUS if s.start < 1200 else 0.0
         facts = 0.2 * bool(_DIGIT.search(text)) + 0.1 * bool(_NAME.search(text[1:]))
         value = hit + HEADLINE_WEIGHT * head + NEWS_WEIGHT * news + lead + facts + s.relevance
+        if _LEANS.search(text):
+            value *= LEANING
         out.append(replace(s, score=value, words=frozenset(words)))
     return out
 

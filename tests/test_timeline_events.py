@@ -4,7 +4,8 @@ the question's time words choose the window without pulling in articles about th
 
 The corpus: a harbour strike over six weeks. Week 1 is busy (24 articles on the walkout);
 week 3 has one long live page whose news of the week (a rejected offer) is told far past its
-lead, week 4 another whose vote is an update under its own heading; week 6 has two articles,
+lead, week 4 another whose vote is an update under its own heading; week 5 an article whose
+lead leans on what came before ("But ..."), its next sentence telling the news alone; week 6 has two articles,
 from two outlets, telling the deal that ended it in their own words. Beside it, a calendar article about the
 holidays "in March and April 2026", and a bowling final in week 2 (its "strikes" are not the story's).
 The live page also tells of a games developer: "develop" asks for the story, it is not its topic.
@@ -63,6 +64,9 @@ LIVE_HEADED = ("Pickets returned to the gates of the Port Carvel harbour on Mond
                + "\n\nHarbour strike: members vote down the improved offer\n\n"
                "Members of the Port Carvel dock union voted 212 to 40 against the improved offer on Wednesday night, and the pickets stayed at the gates.")
 
+FIRM = ("But the Port Carvel port authority refused on Tuesday to raise its pay offer, and the dock workers' harbour strike went on. "
+        "The Port Carvel port authority will not raise its pay offer to the striking dock workers again, its chairman told the city council on Tuesday.")
+
 
 def _write(folder, name, title, day, body, outlet="Coast Courier"):
     (folder / name).write_text(f"{title}\n\nBy Staff, {outlet}\n{day:%B %d, %Y}\n\n{body}\n"
@@ -80,6 +84,7 @@ def strike_engine(tmp_path, store, embedder):
         _write(folder, f"walkout-{i}.txt", f"Port Carvel harbour strike, report {i + 1}", day, body)
     _write(folder, "live.txt", "Port Carvel strike: live updates", date(2026, 3, 16), LIVE)
     _write(folder, "live-4.txt", "Port Carvel strike, week four: live updates", date(2026, 3, 25), LIVE_HEADED)
+    _write(folder, "firm.txt", "Port authority holds firm", date(2026, 4, 1), FIRM)
     _write(folder, "deal.txt", "Pay deal reached at the docks", date(2026, 4, 9), DEAL.format(d="Thursday"), "Coast Gazette")
     _write(folder, "deal-post.txt", "Harbour strike over after six weeks", date(2026, 4, 9), DEAL_RETOLD.format(d="Thursday"), "Harbour Post")
     _write(folder, "holidays.txt", "Holidays in March and April 2026: dates to know", date(2026, 3, 20),
@@ -162,3 +167,11 @@ def test_one_event_told_by_two_outlets_in_their_own_words_is_one_line_with_both(
     deal = [e for e in a.timeline if "9 percent raise" in e.text]
     assert len(deal) == 1, [(e.date, e.text) for e in a.timeline]
     assert set(deal[0].outlets) == {"Coast Gazette", "Harbour Post"}, deal[0].outlets
+
+
+def test_an_event_is_told_by_a_sentence_that_stands_alone(strike_engine):
+    """A lead that leans on what came before ("But the port authority refused...") reads as a
+    fragment on a line of its own; the week's next sentence telling the same news alone is the event."""
+    a = strike_engine.answer("How did the Port Carvel harbour strike develop?", as_of=AS_OF, mode="timeline")
+    week5 = [e.text for e in a.timeline if "2026-03-30" <= e.date < "2026-04-06"]
+    assert week5 and week5[0].startswith("The Port Carvel port authority will not raise"), [(e.date, e.text) for e in a.timeline]
