@@ -23,6 +23,8 @@ _SPEAKER_VERB = re.compile(
 _WHEN = re.compile(r"^\s*(?:on|in|by|last|this|early|late)\b[^,]{0,30},\s*", re.I)
 _CLAUSE = re.compile(r",\s*(?:while|whereas|but|and)\s+|;\s*|\s+while\s+|\s+whereas\s+|\s+but\s+")
 _MONTHS = {"january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"}
+_MONTH_BEFORE = re.compile(r"\b(?:" + "|".join(_MONTHS) + r"|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)\.?\s+$", re.I)  # "Nov. 9"
+SAME_THING = 0.4  # share of the shorter sentence's words the other holds, at which two sentences' figures count the same thing
 
 
 @dataclass(frozen=True)
@@ -48,11 +50,12 @@ def figures(sentence: str) -> list[Figure]:
             value = float(m.group(1).replace(",", "")) * {"million": 1e6, "billion": 1e9, "thousand": 1e3}.get((m.group(2) or "").lower(), 1)
             unit_word = _unit_words(m.group(3) or "")
             first = unit_word.split()[0].lower() if unit_word else ""
-            if 1900 <= value <= 2100 and not unit_word:
-                continue  # a year
-            if first in _MONTHS or re.fullmatch(r"\d{1,2}", m.group(1)) and re.search(r"\b(?:" + "|".join(_MONTHS) + r")\s+$", clause[: m.start()], re.I):
+            dollars = clause[max(0, m.start(1) - 1) : m.start(1)] == "$"
+            if 1900 <= value <= 2100 and not unit_word and re.fullmatch(r"\d{4}", m.group(1)) and not dollars:
+                continue  # a year ("$2,000" is none)
+            if first in _MONTHS or re.fullmatch(r"\d{1,2}", m.group(1)) and _MONTH_BEFORE.search(clause[: m.start()]):
                 continue  # a date
-            if clause[max(0, m.start(1) - 1) : m.start(1)] == "$":
+            if dollars:
                 unit = "dollar"
             else:
                 unit = _unit(unit_word) if unit_word and first not in _SKIP_UNITS else last_unit
@@ -112,17 +115,35 @@ class Change:
 
 
 def changes(dated: list[tuple[str, str]]) -> list[Change]:
-    """Figures of one unit that differ between dates: (date, sentence) pairs in, oldest first out."""
+    """Figures of one unit that differ between dates: (date, sentence) pairs in, oldest first out.
+    The latest figure of a unit is set against the earliest one whose sentence tells of the same
+    thing and does not state the latest value too: a unit alone does not say what is counted
+    ("$300 billion a year" of tariff revenue is no earlier value of "a $2,000 check")."""
     by_unit: dict[str, list[tuple[str, Figure, str]]] = {}
     for day, sentence in sorted(dated):
         for f in figures(sentence):
             by_unit.setdefault(f.unit, []).append((day, f, sentence))
     out = []
     for unit, seen in by_unit.items():
-        first, last = seen[0], seen[-1]
-        if first[0] != last[0] and first[1].value != last[1].value:
+        last = seen[-1]
+        told = {(day, sentence) for day, f, sentence in seen if f.value == last[1].value}  # a sentence holding the later value too sets no earlier one
+        first = next((x for x in seen if x[0] != last[0] and x[1].value != last[1].value and (x[0], x[2]) not in told
+                      and same_thing(x[2], last[2])), None)
+        if first is not None:
             out.append(Change(unit, first[1].written, first[0], last[1].written, last[0], first[2], last[2]))
     return out
+
+
+def same_thing(a: str, b: str) -> bool:
+    """Whether two sentences tell of the same thing: the other holds SAME_THING of the shorter
+    one's words (crudely stemmed, numbers aside)."""
+    wa, wb = _stems(a), _stems(b)
+    shorter = min(len(wa), len(wb))
+    return shorter > 0 and len(wa & wb) >= SAME_THING * shorter
+
+
+def _stems(sentence: str) -> set[str]:
+    return {w[:5] for w in re.findall(r"[a-z]+", sentence.lower()) if w not in _SKIP_UNITS and len(w) > 2}
 
 
 def dated_label(day: str) -> str:

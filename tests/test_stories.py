@@ -122,6 +122,20 @@ def test_what_changed_names_the_old_and_the_new_figure_with_their_dates(flood_en
     assert "What changed: 12 people (Mon 2 Mar)" in a.text and "19 people (Mon 16 Mar)" in a.text, a.text
 
 
+def test_what_changed_sets_a_figure_only_against_an_earlier_one_of_the_same_thing():
+    from rag.figures import changes, figures
+
+    revenue = "Analysts calculated that the tariffs may raise about $300 billion a year."
+    check = "Trump first said Americans will get a $2,000 check from tariff income in a Sunday, Nov. 9, post."
+    assert [f.written for f in figures(check)] == ["$2,000"]  # "Nov. 9" is a date, not nine dollars
+    assert changes([("2025-11-16", revenue), ("2025-11-17", check)]) == []  # a dollar is no dollar of the same thing
+    both = "He once promised a $5,000 dividend, and on Nov. 9 a dividend of at least $2,000 a person from tariffs."
+    assert changes([("2025-11-16", both), ("2025-11-17", check)]) == []  # the earlier sentence already gives $2,000
+    later = "Trump said on Tuesday that Americans will get a $3,000 check from tariff income."
+    (c,) = changes([("2025-11-16", revenue), ("2025-11-17", check), ("2025-11-25", later)])
+    assert (c.before, c.before_date, c.after) == ("$2,000", "2025-11-17", "$3,000")
+
+
 def test_the_figure_now_is_given_as_current_and_the_old_one_as_earlier(flood_engine):
     engine, _, llm = flood_engine
 
