@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, Callable
 
 from core.text import FUNCTION_WORDS, MONTHS, normalise, numbers, straighten
@@ -41,6 +42,9 @@ def _tokens(text: str) -> list[str]:
     return re.findall(r"[a-z0-9]+(?:\.[a-z0-9]+)*", normalise(text))
 
 
+_MONTH_NAMES = frozenset(MONTHS.values())  # January to December but May, which is also a verb
+
+
 def content_words(text: str) -> set[str]:
     return {w for w in _tokens(text) if w not in STOPWORDS and len(w) > 1 and not re.fullmatch(r"[\d.]+", w)}
 
@@ -62,8 +66,8 @@ def names(sentence: str, common: Callable[[str], bool] | None = None) -> dict[st
             word = part.rstrip(".").lower()
             if len(word) < 2 or word in _NOT_NAMES or not re.search(r"[a-z]", word):
                 continue
-            if opening and common is not None and common(word):
-                continue
+            if opening and common is not None and common(word) and MONTHS.get(word, word) not in _MONTH_NAMES:
+                continue  # an ordinary word opening the sentence; a month opening it is a date ("September: prices soared")
             found.setdefault(MONTHS.get(word, word), part.rstrip("."))
             opening = False
     return found
@@ -112,10 +116,22 @@ class PassageView:
 
     @classmethod
     def of(cls, p: Passage) -> "PassageView":
-        norm = normalise(p.text)
-        words = frozenset(_tokens(p.text)) | frozenset(w.replace(".", "") for w in _tokens(p.text))
+        """What the passage says: its text, and the headline and date the model is shown beside
+        it (the date read out, "Saturday, February 1, 2025"), which an answer may state ("In
+        February, Trump imposed...")."""
+        said = f"{p.text}\n{p.title}\n{_date_words(p.date)}"
+        norm = normalise(said)
+        words = frozenset(_tokens(said)) | frozenset(w.replace(".", "") for w in _tokens(said))
         sents = tuple(s for s, _, _ in p.sentence_texts())
-        return cls(p.n, p.text, norm, words, frozenset(numbers(p.text)), sents)
+        return cls(p.n, p.text, norm, words, frozenset(numbers(said)), sents)
+
+
+def _date_words(day: str) -> str:
+    try:
+        d = date.fromisoformat(day[:10])
+    except ValueError:
+        return ""
+    return f"{d:%A, %B} {d.day}, {d.year}"
 
 
 def common_words(embedder: Any) -> Callable[[str], bool] | None:

@@ -20,7 +20,7 @@ from rag.retrieve import RetrievalConfig, Retriever
 from rag.stages import build_stages
 from rag.steps import Context, Freshness, Gate, Generate, LoadModel, Prompt, Revise, Step, Verifier, Verify
 from rag.claims import Claims
-from rag.timeline import Changes, EventNumbers, Events, Fallback, OverviewPrompt
+from rag.timeline import Backed, Changes, CiteEvents, EventNumbers, Events, Fallback, OverviewPrompt
 from rag.verify import CitationVerifier
 from store import Store
 
@@ -90,7 +90,8 @@ def timeline_steps(s: Settings, store: Store, embedder: Any, verifier: Verifier 
     verifier = verifier or CitationVerifier(embedder)
     return [
         Gate(s.min_relevance, common_words(embedder)), Events(store, s.timeline_events, s.min_relevance),
-        LoadModel(), OverviewPrompt(s.timeline_overview_tokens, s.context_budget), Generate(), Verify(verifier), Fallback(), EventNumbers(), Changes(), Freshness(),
+        LoadModel(), OverviewPrompt(s.timeline_overview_tokens, s.context_budget), Generate(), CiteEvents(common_words(embedder)),
+        Verify(verifier), Backed(), Fallback(), EventNumbers(), Changes(), Freshness(),
     ]
 
 

@@ -2,7 +2,8 @@
 
 No extra LLM call. For each sentence (with its renumbered `[n]` citations):
 
-1. Facts it states (names, numbers, dates) must appear in a cited passage.
+1. Facts it states (names, numbers, dates) must appear in a cited passage: its text, or the
+   headline and date the model reads it under.
    A fact found in no retrieved passage at all is always flagged; one found
    only in another retrieved passage means the citation is wrong.
 2. Otherwise the sentence must share enough with its cited passage: content
@@ -236,6 +237,18 @@ def repair_citations(
     if not repairs:
         return answer
     return replace(answer, citations=tuple(citations[n] for n in sorted(citations)), repaired_citations=tuple(repairs))
+
+
+def attribute(sentence: str, views: Sequence[PassageView], common: Callable[[str], bool] | None = None) -> int | None:
+    """The number of the passage an uncited sentence restates: the one that holds every name and
+    number of the sentence and the largest share of its words, at MIN_OVERLAP or more. None when
+    no passage does, or when two do equally (which one the sentence restates is then a guess)."""
+    fs = facts(sentence, common)
+    fits = sorted(((_overlap(sentence, v), v.n) for v in views if all(f.found_in(v) for f in fs)), reverse=True)
+    fits = [(share, n) for share, n in fits if share >= MIN_OVERLAP]
+    if not fits or len(fits) > 1 and fits[1][0] == fits[0][0]:
+        return None
+    return fits[0][1]
 
 
 class CitationVerifier:

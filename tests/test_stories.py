@@ -156,6 +156,27 @@ def test_the_figure_now_is_given_as_current_and_the_old_one_as_earlier(flood_eng
     assert "a later report (Mon 16 Mar) gives 19 people" in b.text, b.text  # the old figure is not left as current
 
 
+def test_an_overview_written_without_citations_cites_the_events_it_restates(flood_engine):
+    """A small model often tells the events back without a single [n]: the overview stays, each
+    sentence cited to the event it restates, instead of giving way to the first and last events."""
+    engine, _, llm = flood_engine
+    llm.default = lambda req: f"{req.passages[0].text} Then {req.passages[-1].text[0].lower()}{req.passages[-1].text[1:]}"
+    a = engine.answer(QUESTION, as_of=AS_OF)
+    assert "Today is" not in llm.requests[-1].messages[-1]["content"]  # the events carry their dates; the model wrote the line back
+    first, last = a.timeline[0], a.timeline[-1]
+    assert not a.text.startswith("On 2026-"), a.text  # not the fallback
+    assert a.text.startswith(first.text) and f"[{first.citations[0].n}]" in a.text and f"[{last.citations[0].n}]" in a.text, a.text
+    assert not a.unsupported, a.unsupported
+
+
+def test_an_overview_sentence_the_events_do_not_back_is_left_out(flood_engine):
+    engine, _, llm = flood_engine
+    llm.default = "In March, floods in Riverside killed 12 people [1]. In December, the Riverside dam collapsed [1]."
+    a = engine.answer(QUESTION, as_of=AS_OF)
+    assert a.text.startswith("In March, floods in Riverside killed 12 people"), a.text  # its event is dated March 2
+    assert "dam" not in a.text and not a.unsupported, (a.text, a.unsupported)
+
+
 def test_the_seed_articles_territory_claims_are_shown_side_by_side_with_their_speakers(sample_store, embedder):
     def sixty(req):
         return "Russia took nearly 60 square miles of territory in January [%d]." % next(

@@ -129,6 +129,19 @@ def test_an_ordinary_opening_word_is_not_a_name_but_a_rare_one_is(embedder):
     assert u.reason == "‘Medvedev’ is in no retrieved passage"
 
 
+def test_a_month_opening_a_sentence_is_a_date_to_check(embedder):
+    (u,) = CitationVerifier(embedder)(answer("September: Russia took nearly 60 square miles [1].")).unsupported
+    assert u.reason == "‘September’ is in no retrieved passage"
+
+
+def test_the_date_shown_beside_a_passage_backs_a_sentence_that_states_it():
+    """The model reads each passage under its headline and date: "In January" is the passage's
+    own (it is dated 28 January), not a fact from elsewhere."""
+    assert verify(answer("In January, Kremlin spokesman Dmitry Peskov called the talks progress [2].")) == ()
+    (u,) = verify(answer("In March, Kremlin spokesman Dmitry Peskov called the talks progress [2]."))
+    assert "‘March’" in u.reason
+
+
 def test_a_misnumbered_citation_is_moved_to_the_passage_holding_the_facts(embedder):
     a = CitationVerifier(embedder)(answer("Peskov spoke [1]. Think tanks put it at nearly 60 square miles [2].", cited={1: 2, 2: 3}))
     (r,) = a.repaired_citations
