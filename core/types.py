@@ -85,7 +85,8 @@ class Repair:
 
 @dataclass(frozen=True)
 class Revision:
-    """The verifier flagged the model's first answer, so the model was shown the flags and asked once more."""
+    """The verifier flagged the model's first answer, and another may be shown: the model's second
+    try, after it was shown the flags, or (a story's overview) the first without the flagged sentences."""
 
     draft: str  # the first answer, as the reader saw it stream
     flagged: tuple[Unsupported, ...]  # what the verifier said of it

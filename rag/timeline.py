@@ -28,7 +28,7 @@ from dataclasses import replace
 from typing import Any, Callable
 
 from core.articles import chunk_id
-from core.types import Answer, Citation, Passage, TimelineEvent
+from core.types import Answer, Citation, Passage, Revision, TimelineEvent
 from rag import events
 from rag.events import day_of
 from rag.figures import changes, dated_label
@@ -190,7 +190,8 @@ class CiteEvents:
 class Backed:
     """The overview keeps only the sentences the events back: one the verifier flags (a month
     none of its events is from, a name none of them holds) is dropped, since the events below
-    say what happened. With no cited sentence left, the fallback tells the events."""
+    say what happened; with no cited sentence left, the first and last events are told. The
+    reader saw the draft stream, so the answer says why it changed (`Answer.revision`)."""
 
     name, closing = "backed", False
 
@@ -199,7 +200,11 @@ class Backed:
         if a is None or not a.answerable or not a.unsupported:
             return
         flagged = {u.sentence for u in a.unsupported}
-        state.answer = _retold(a, [(sentence, cited) for sentence, cited in _told(a) if sentence not in flagged])
+        kept: Answer | None = _retold(a, [(sentence, cited) for sentence, cited in _told(a) if sentence not in flagged])
+        if not kept.citations:
+            kept = _first_and_last(state)
+        if kept is not None:
+            state.answer = replace(kept, revision=Revision(a.text, a.unsupported, kept.text, True))
 
 
 class Fallback:
@@ -212,13 +217,19 @@ class Fallback:
         a = state.answer
         if a is not None and a.answerable and a.citations:
             return
-        events = state.timeline
-        if not events:
-            return
-        picks = [events[0]] if len(events) == 1 else [events[0], events[-1]]
-        text = " ".join(f"On {e.date}, {_continued(e.text.rstrip('.'))} [{e.citations[0].n}]." for e in picks)
-        state.answer = build_answer(state.question, text, state.passages, state.timings, "timeline")
-        state.settled = False
+        told = _first_and_last(state)
+        if told is not None:
+            state.answer = told
+            state.settled = False
+
+
+def _first_and_last(state: AnswerState) -> Answer | None:
+    events = state.timeline
+    if not events:
+        return None
+    picks = [events[0]] if len(events) == 1 else [events[0], events[-1]]
+    text = " ".join(f"On {e.date}, {_continued(e.text.rstrip('.'))} [{e.citations[0].n}]." for e in picks)
+    return build_answer(state.question, text, state.passages, state.timings, "timeline")
 
 
 def _told(a: Answer) -> list[tuple[str, list[int]]]:

@@ -175,6 +175,15 @@ def test_an_overview_sentence_the_events_do_not_back_is_left_out(flood_engine):
     a = engine.answer(QUESTION, as_of=AS_OF)
     assert a.text.startswith("In March, floods in Riverside killed 12 people"), a.text  # its event is dated March 2
     assert "dam" not in a.text and not a.unsupported, (a.text, a.unsupported)
+    assert a.revision.kept and "dam collapsed" in a.revision.draft  # the reader saw it stream: the answer says why it went
+    assert "‘December’" in a.revision.flagged[0].reason
+
+
+def test_an_overview_the_events_back_in_nothing_gives_way_to_the_events(flood_engine):
+    engine, _, llm = flood_engine
+    llm.default = "In December, the Riverside dam collapsed [1]."
+    a = engine.answer(QUESTION, as_of=AS_OF)
+    assert a.text.startswith("On 2026-03-0") and "dam" not in a.text and a.revision.kept, a.text
 
 
 def test_the_seed_articles_territory_claims_are_shown_side_by_side_with_their_speakers(sample_store, embedder):
