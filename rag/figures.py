@@ -12,6 +12,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from core.text import MONTHS
+from rag.context import terms
+
 _NUM = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)(?:\s+(million|billion|thousand))?(?![\w])", re.I)
 _HEDGE = r"(?:(?:close to|nearly|almost|about|around|roughly|more than|over|at least|some|up to|fewer than|less than)\s+)?"
 _UNIT_WORDS = r"([a-z][a-z-]{1,}(?: [a-z][a-z-]{2,})?)"
@@ -23,7 +26,7 @@ _SPEAKER_VERB = re.compile(
 _WHEN = re.compile(r"^\s*(?:on|in|by|last|this|early|late)\b[^,]{0,30},\s*", re.I)
 _CLAUSE = re.compile(r",\s*(?:while|whereas|but|and)\s+|;\s*|\s+while\s+|\s+whereas\s+|\s+but\s+")
 _MONTHS = {"january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"}
-_MONTH_BEFORE = re.compile(r"\b(?:" + "|".join(_MONTHS) + r"|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)\.?\s+$", re.I)  # "Nov. 9"
+_MONTH_BEFORE = re.compile(r"\b(?:" + "|".join([*_MONTHS, *MONTHS]) + r")\.?\s+$", re.I)  # "Nov. 9"
 SAME_THING = 0.4  # share of the shorter sentence's words the other holds, at which two sentences' figures count the same thing
 
 
@@ -136,14 +139,14 @@ def changes(dated: list[tuple[str, str]]) -> list[Change]:
 
 def same_thing(a: str, b: str) -> bool:
     """Whether two sentences tell of the same thing: the other holds SAME_THING of the shorter
-    one's words (crudely stemmed, numbers aside)."""
-    wa, wb = _stems(a), _stems(b)
+    one's content words (`rag.context.terms`, numbers aside)."""
+    wa, wb = (_words(x) for x in (a, b))
     shorter = min(len(wa), len(wb))
     return shorter > 0 and len(wa & wb) >= SAME_THING * shorter
 
 
-def _stems(sentence: str) -> set[str]:
-    return {w[:5] for w in re.findall(r"[a-z]+", sentence.lower()) if w not in _SKIP_UNITS and len(w) > 2}
+def _words(sentence: str) -> set[str]:
+    return {t for t in terms(sentence) if not t[0].isdigit()}
 
 
 def dated_label(day: str) -> str:
