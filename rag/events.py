@@ -13,8 +13,8 @@ A sentence tells its bucket's event when it
   their headline or lead and the rest of the window does not ("steel" the week steel
   tariffs were announced, "pneumonia" the week the pope was treated for it), and
 - stands alone and reports: a sentence that leans on the one before it ("But given that...",
-  "He also threatened...", "If tariffs don't...") or opens with a quotation (what someone
-  thinks, often without saying who) tells no event on a line of its own.
+  "He also threatened...", "If tariffs don't...", "The suit is separate from...") or opens with
+  a quotation (what someone thinks, often without saying who) tells no event on a line of its own.
 
 A bucket's further events must tell other news than those taken: two articles of a week often
 tell one event in their own words ("is telling the Treasury to stop minting pennies" and
@@ -54,6 +54,9 @@ _LEANS = re.compile(
     r"|^(?:\S+\s+){0,4}also\b",
     re.I,
 )
+# a bare common noun as the subject, refers back to what the sentence before named: "The comments, made on
+# the same Fox Business show...", "The suit is separate from...", "The agreement was due to be signed..."
+_BY_NOUN = re.compile(r"^[Tt]he ([a-z]+)(?:,| (?:is|was|are|were|has|have|had|will|would|could|can|may|comes|came|follows|followed)\b)")
 HEADLINE_WEIGHT = 1.5
 NEWS_WEIGHT = 2.0
 _DIGIT, _NAME = re.compile(r"\d"), re.compile(r"\s[A-Z][a-z]")
@@ -168,10 +171,20 @@ def score(sentences: list[Sentence], question: str) -> list[Sentence]:
         lead = LEAD_BONUS[s.place] if s.place < LEAD_SENTENCES else LATE_BONUS if s.start < 1200 else 0.0
         facts = 0.2 * bool(_DIGIT.search(text)) + 0.1 * bool(_NAME.search(text[1:]))
         value = hit + HEADLINE_WEIGHT * head + NEWS_WEIGHT * news + lead + facts + s.relevance
-        if _LEANS.search(text):
+        if leans(text, q):
             value *= LEANING
         out.append(replace(s, score=value, words=frozenset(words)))
     return out
+
+
+def leans(text: str, topic_words: set[str] | frozenset[str]) -> bool:
+    """Whether `text` leans on the sentence before it: a connective, a pronoun or "also" among its
+    first words, an opening quotation, or a bare noun as its subject that is not the story's own
+    ("The suit is..." leans; "The shutdown is causing..." does not in a story about the shutdown)."""
+    if _LEANS.search(text):
+        return True
+    m = _BY_NOUN.match(text)
+    return m is not None and not terms(m.group(1)) & topic_words
 
 
 def picks(scored: list[Sentence], most: int) -> list[tuple[Sentence, list[Sentence]]]:

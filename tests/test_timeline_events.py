@@ -5,7 +5,7 @@ the question's time words choose the window without pulling in articles about th
 The corpus: a harbour strike over six weeks. Week 1 is busy (24 articles on the walkout);
 week 3 has one long live page whose news of the week (a rejected offer) is told far past its
 lead, week 4 another whose vote is an update under its own heading; week 5 an article whose
-lead leans on what came before ("But ..."), its next sentence telling the news alone; week 6 has two articles,
+lead leans on what came before ("But ...", or "The refusal, ..."), its next sentence telling the news alone; week 6 has two articles,
 from two outlets, telling the deal that ended it in their own words. Beside it, a calendar article about the
 holidays "in March and April 2026", and a bowling final in week 2 (its "strikes" are not the story's).
 The live page also tells of a games developer: "develop" asks for the story, it is not its topic.
@@ -21,7 +21,9 @@ from conftest import ingest_opts
 from core.models.fake import FakeLLM
 from core.settings import defaults
 from ingest import ingest
+from rag.context import terms
 from rag.engine import Engine
+from rag.events import leans
 from rag.when import topic
 
 AS_OF = date(2026, 4, 20)
@@ -66,6 +68,9 @@ LIVE_HEADED = ("Pickets returned to the gates of the Port Carvel harbour on Mond
 
 FIRM = ("But the Port Carvel port authority refused on Tuesday to raise its pay offer, and the dock workers' harbour strike went on. "
         "The Port Carvel port authority will not raise its pay offer to the striking dock workers again, its chairman told the city council on Tuesday.")
+# the same week, its lead leaning on what came before through a noun: "The refusal" (what refusal?)
+FIRM_BY_NOUN = FIRM.replace("But the Port Carvel port authority refused on Tuesday to raise its pay offer, and",
+                            "The refusal, given on Tuesday at the Port Carvel port authority, meant")
 
 
 def _write(folder, name, title, day, body, outlet="Coast Courier"):
@@ -74,7 +79,7 @@ def _write(folder, name, title, day, body, outlet="Coast Courier"):
 
 
 @pytest.fixture
-def strike_engine(tmp_path, store, embedder):
+def strike_engine(request, tmp_path, store, embedder):
     folder = tmp_path / "news"
     folder.mkdir()
     start = date(2026, 3, 2)
@@ -84,7 +89,7 @@ def strike_engine(tmp_path, store, embedder):
         _write(folder, f"walkout-{i}.txt", f"Port Carvel harbour strike, report {i + 1}", day, body)
     _write(folder, "live.txt", "Port Carvel strike: live updates", date(2026, 3, 16), LIVE)
     _write(folder, "live-4.txt", "Port Carvel strike, week four: live updates", date(2026, 3, 25), LIVE_HEADED)
-    _write(folder, "firm.txt", "Port authority holds firm", date(2026, 4, 1), FIRM)
+    _write(folder, "firm.txt", "Port authority holds firm", date(2026, 4, 1), getattr(request, "param", FIRM))
     _write(folder, "deal.txt", "Pay deal reached at the docks", date(2026, 4, 9), DEAL.format(d="Thursday"), "Coast Gazette")
     _write(folder, "deal-post.txt", "Harbour strike over after six weeks", date(2026, 4, 9), DEAL_RETOLD.format(d="Thursday"), "Harbour Post")
     _write(folder, "holidays.txt", "Holidays in March and April 2026: dates to know", date(2026, 3, 20),
@@ -169,9 +174,20 @@ def test_one_event_told_by_two_outlets_in_their_own_words_is_one_line_with_both(
     assert set(deal[0].outlets) == {"Coast Gazette", "Harbour Post"}, deal[0].outlets
 
 
+@pytest.mark.parametrize("strike_engine", [FIRM, FIRM_BY_NOUN], indirect=True, ids=["connective", "noun"])
 def test_an_event_is_told_by_a_sentence_that_stands_alone(strike_engine):
-    """A lead that leans on what came before ("But the port authority refused...") reads as a
-    fragment on a line of its own; the week's next sentence telling the same news alone is the event."""
+    """A lead that leans on what came before ("But the port authority refused...", "The refusal,
+    given on Tuesday...") reads as a fragment on a line of its own; the week's next sentence
+    telling the same news alone is the event."""
     a = strike_engine.answer("How did the Port Carvel harbour strike develop?", as_of=AS_OF, mode="timeline")
     week5 = [e.text for e in a.timeline if "2026-03-30" <= e.date < "2026-04-06"]
     assert week5 and week5[0].startswith("The Port Carvel port authority will not raise"), [(e.date, e.text) for e in a.timeline]
+
+
+def test_a_sentence_whose_subject_is_the_story_itself_stands_alone():
+    """"The strike is..." in a story about the strike names it; "The refusal is..." points back to a sentence before."""
+    story = terms(topic("How did the Port Carvel harbour strike develop?"))
+    assert not leans("The strike is in its sixth week, the longest Port Carvel has seen.", story)
+    assert not leans("The Senate is expected to vote on the port bill on Monday.", story)
+    assert leans("The refusal is a blow to the dock workers of Port Carvel.", story)
+    assert leans("The comments, made on the same radio show, echo the union's leaders.", story)
