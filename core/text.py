@@ -75,6 +75,20 @@ def _strip(text: str, s: int, e: int) -> tuple[int, int]:
     return s, e
 
 
+# A dateline opening a story's first sentence: where it was filed, not what happened ("WASHINGTON –",
+# "VATICAN CITY, Feb 18 -", "RIVERSIDE, Calif., Jan. 12, 2026 (AP) —"). A dash joined to a word ("AI-assisted") is none.
+_DATELINE = re.compile(
+    r"^[A-Z][A-Z.'’]+(?: [A-Z][A-Z.'’]*){0,3}(?:, [A-Z][A-Za-z.]*(?: [A-Z][A-Za-z.]*)?)?"
+    r"(?:,? [A-Z][a-z]{2,8}\.? \d{1,2}(?:, \d{4})?)?(?: \([^()]{1,40}\))? ?[-–—−] +"
+)
+
+
+def after_dateline(sentence: str) -> int:
+    """Where `sentence`'s own words begin: past an opening dateline, else 0."""
+    m = _DATELINE.match(sentence)
+    return m.end() if m else 0
+
+
 # --- words
 
 # Words that say nothing about the topic, dropped from keyword tokens (BM25). Measured on RGB:

@@ -30,6 +30,7 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import date
 
+from core.text import after_dateline
 from core.types import Passage
 from rag.context import terms
 from rag.stages import overlap, shingles
@@ -114,6 +115,8 @@ def candidates(passages: list[Passage], leads: dict[str, Passage], weekly: bool)
         for src, is_lead in sources:
             place, heading = 0, ""
             for text, start, end in src.sentence_texts():
+                if cut := after_dateline(text):  # "WASHINGTON – President Trump signed...": the event is what he did
+                    text, start = text[cut:], start + cut
                 short = len(text) < MIN_CHARS  # a dateline or a byline, not a sentence of the story
                 if is_lead and place >= LEAD_SENTENCES:
                     break

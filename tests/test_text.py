@@ -2,7 +2,7 @@
 
 import pytest
 
-from core.text import fold, normalise, numbers, sentence_spans, sentences, tokenize
+from core.text import after_dateline, fold, normalise, numbers, sentence_spans, sentences, tokenize
 
 
 @pytest.mark.parametrize(
@@ -42,3 +42,15 @@ def test_numbers_are_values_a_reader_takes():
     assert numbers("the fourth season") == numbers("season 4") == {4}
     assert numbers("1.2 million soldiers") == {1.2, 1.2e6}
     assert numbers("Which one was the first?") == set()
+
+
+@pytest.mark.parametrize("sentence, words", [
+    ("WASHINGTON – President Donald Trump signed three orders.", "President Donald Trump signed three orders."),
+    ("VATICAN CITY, Feb 18 - Pope Francis will not lead the prayer.", "Pope Francis will not lead the prayer."),
+    ("RIVERSIDE, Calif., Jan. 12, 2026 (AP) — A fire burned.", "A fire burned."),
+    ("NEW YORK (Reuters) - Stocks fell.", "Stocks fell."),
+    ("AI-assisted summary tools spread.", "AI-assisted summary tools spread."),  # a dash joined to a word is no dateline
+    ("President Trump - the man himself - spoke.", "President Trump - the man himself - spoke."),
+])
+def test_a_dateline_is_not_the_sentence_s_own_words(sentence, words):
+    assert sentence[after_dateline(sentence):] == words

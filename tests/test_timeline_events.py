@@ -6,7 +6,7 @@ The corpus: a harbour strike over six weeks. Week 1 is busy (24 articles on the 
 week 3 has one long live page whose news of the week (a rejected offer) is told far past its
 lead, week 4 another whose vote is an update under its own heading; week 5 an article whose
 lead leans on what came before ("But ...", or "The refusal, ..."), its next sentence telling the news alone; week 6 has two articles,
-from two outlets, telling the deal that ended it in their own words. Beside it, a calendar article about the
+from two outlets, telling the deal that ended it in their own words, each after its dateline. Beside it, a calendar article about the
 holidays "in March and April 2026", and a bowling final in week 2 (its "strikes" are not the story's).
 The live page also tells of a games developer: "develop" asks for the story, it is not its topic.
 """
@@ -14,6 +14,7 @@ The live page also tells of a games developer: "develop" asks for the story, it 
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -37,9 +38,9 @@ WALKOUT = [
     "The Port Carvel port authority called the dock workers' strike unlawful and asked for talks.",
     "Trucks queued outside Port Carvel as the harbour strike by dock workers stretched on.",
 ]
-DEAL = ("Port Carvel dock workers accepted a 9 percent raise on {d}, ending the strike after six weeks, and the first container ships were "
+DEAL = ("PORT CARVEL, Apr 9 – Port Carvel dock workers accepted a 9 percent raise on {d}, ending the strike after six weeks, and the first container ships were "
         "unloaded the same night.")
-DEAL_RETOLD = "Dock workers at Port Carvel ended their strike on {d} by accepting a 9 percent raise; container ships were unloaded that night."
+DEAL_RETOLD = "PORT CARVEL — Dock workers at Port Carvel ended their strike on {d} by accepting a 9 percent raise; container ships were unloaded that night."
 
 # a live page: its lead, a long stretch of street life, then the week's news, past the first chunks
 LIVE = ("Talks to end the Port Carvel harbour strike resumed on Monday, with dock workers and the port authority meeting in the city hall. "
@@ -172,6 +173,16 @@ def test_one_event_told_by_two_outlets_in_their_own_words_is_one_line_with_both(
     deal = [e for e in a.timeline if "9 percent raise" in e.text]
     assert len(deal) == 1, [(e.date, e.text) for e in a.timeline]
     assert set(deal[0].outlets) == {"Coast Gazette", "Harbour Post"}, deal[0].outlets
+
+
+def test_an_event_opens_with_its_news_not_its_dateline(strike_engine):
+    """"PORT CARVEL, Apr 9 – Port Carvel dock workers accepted...": the line tells what happened, and
+    its citation points where those words stand in the article."""
+    a = strike_engine.answer("How did the Port Carvel harbour strike develop?", as_of=AS_OF, mode="timeline")
+    deal = next(e for e in a.timeline if "9 percent raise" in e.text)
+    assert deal.text.startswith(("Port Carvel dock workers accepted", "Dock workers at Port Carvel ended")), deal.text
+    c = deal.citations[0]
+    assert Path(c.path).read_text()[c.start:c.end] == deal.text
 
 
 @pytest.mark.parametrize("strike_engine", [FIRM, FIRM_BY_NOUN], indirect=True, ids=["connective", "noun"])
