@@ -62,18 +62,41 @@ def sentences_with_citations(text: str) -> list[tuple[str, tuple[int, ...]]]:
     """Split a (renumbered) answer into sentences (`core.text.sentence_spans`) and the
     citation numbers each carries.
 
-    A marker right after a sentence's end ("... 2026. [1]") belongs to that sentence.
+    A marker right after a sentence's end ("... 2026. [1]") belongs to that sentence. A line
+    is a claim of its own whether or not it ends as a sentence ("- Ukraine agreed to a
+    minerals deal [2]"), without its list marker; a heading ("March 2025:") opens the line after
+    it, so the month it gives is checked against what that line cites.
     """
     out: list[tuple[str, tuple[int, ...]]] = []
-    for s, e in sentence_spans(text):
-        part = text[s:e]
-        if out and (lead := _LEADING_MARKERS.match(part)):
-            out[-1] = (out[-1][0], out[-1][1] + _markers(lead.group(0)))
-            part = part[lead.end() :]
-        sentence = re.sub(r"\s*\[\d+\]", "", part).strip()
-        if sentence:
-            out.append((sentence, _markers(part)))
+    for line in _lines(text):
+        for s, e in sentence_spans(line):
+            part = _LIST_MARK.sub("", line[s:e])
+            if out and (lead := _LEADING_MARKERS.match(part)):
+                out[-1] = (out[-1][0], out[-1][1] + _markers(lead.group(0)))
+                part = part[lead.end() :]
+            sentence = _LIST_MARK.sub("", re.sub(r"\s*\[\d+\]", "", part)).strip()
+            if sentence:
+                out.append((sentence, _markers(part)))
     return out
+
+
+def _lines(text: str) -> list[str]:
+    """The answer's lines, each without its list marker, a heading joined to the line after it."""
+    lines, heading = [], ""
+    for raw in text.splitlines():
+        line = _LIST_MARK.sub("", raw).strip()
+        if not line:
+            continue
+        if _HEADING.fullmatch(line):
+            heading = f"{heading} {line}".strip()
+            continue
+        lines.append(f"{heading} {line}".strip())
+        heading = ""
+    return lines + ([heading] if heading else [])
+
+
+_LIST_MARK = re.compile(r"^\s*(?:[-*•–]|\d{1,2}[.)])\s+")
+_HEADING = re.compile(r"[^.!?\[\]]{1,60}:")  # "March 2025:", "**Key points:**" without its stars is one too
 
 
 _LEADING_MARKERS = re.compile(r"(?:\s*\[\d+\])+")

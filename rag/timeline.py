@@ -240,8 +240,14 @@ def _told(a: Answer) -> list[tuple[str, list[int]]]:
 
 def _retold(a: Answer, told: list[tuple[str, list[int]]]) -> Answer:
     """`a` made of `told`: its sentences, citing those passages, parsed and numbered again."""
-    raw = " ".join(sentence + "".join(f" [{n}]" for n in cited) for sentence, cited in told)
+    raw = " ".join(_closed(sentence) + "".join(f" [{n}]" for n in cited) for sentence, cited in told)
     return replace(build_answer(a.question, raw, list(a.passages), a.timings, a.model), dropped_citations=a.dropped_citations)
+
+
+def _closed(sentence: str) -> str:
+    """A sentence ending as one: a list's line ("- Floods killed 12 people [1]") has no full stop,
+    and told on after the next it would be read as one sentence with it."""
+    return sentence if sentence.rstrip("\"”’')").endswith((".", "!", "?", "…")) else sentence + "."
 
 
 def _continued(sentence: str) -> str:

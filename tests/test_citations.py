@@ -34,3 +34,12 @@ def test_sentences_carry_their_markers():
     ]
     # a marker after the full stop belongs to the sentence before it
     assert sentences_with_citations("Peskov spoke. [1]") == [("Peskov spoke.", (1,))]
+
+
+def test_each_line_of_a_list_is_a_claim_with_its_heading():
+    text = "March 2025:\n- Ukraine agreed to a ceasefire plan [1]\n- Talks went on\n\nApril 2025:\n1. A minerals deal was signed [2] [3]"
+    assert sentences_with_citations(text) == [
+        ("March 2025: Ukraine agreed to a ceasefire plan", (1,)),
+        ("Talks went on", ()),
+        ("April 2025: A minerals deal was signed", (2, 3)),
+    ]

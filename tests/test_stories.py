@@ -179,6 +179,19 @@ def test_an_overview_sentence_the_events_do_not_back_is_left_out(flood_engine):
     assert "‘December’" in a.revision.flagged[0].reason
 
 
+def test_an_overview_written_as_a_list_is_checked_line_by_line(flood_engine):
+    """The 1.5B model sometimes answers with headings and bullets. Each line is a claim of its
+    own, and a heading's month goes with the line under it: the wrong one is left out, the rest kept."""
+    engine, _, llm = flood_engine
+    llm.default = "December 2025:\n- Floods in Riverside killed 12 people [1]\n\nMarch 2026:\n- The Riverside death toll rose to 19 people [3]\n- Riverside held a memorial for the flood victims"
+    a = engine.answer(QUESTION, as_of=AS_OF)
+    overview = a.text.split(" What changed:")[0]
+    assert not overview.startswith("On 2026-"), a.text  # not the fallback: the March lines stand
+    assert overview.startswith("March 2026: The Riverside death toll rose to 19 people. [") and "memorial" in overview, a.text
+    assert "December" not in overview and "12 people" not in overview and not a.unsupported, a.text
+    assert "‘December’" in a.revision.flagged[0].reason
+
+
 def test_an_overview_the_events_back_in_nothing_gives_way_to_the_events(flood_engine):
     engine, _, llm = flood_engine
     llm.default = "In December, the Riverside dam collapsed [1]."
