@@ -204,7 +204,7 @@ class Backed:
         if not kept.citations:
             kept = _first_and_last(state)
         if kept is not None:
-            state.answer = replace(kept, revision=Revision(a.text, a.unsupported, kept.text, True))
+            state.answer = replace(kept, revision=Revision(state.raw or a.text, a.unsupported, kept.text, True))
 
 
 class Fallback:

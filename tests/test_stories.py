@@ -190,6 +190,7 @@ def test_an_overview_written_as_a_list_is_checked_line_by_line(flood_engine):
     assert overview.startswith("March 2026: The Riverside death toll rose to 19 people. [") and "memorial" in overview, a.text
     assert "December" not in overview and "12 people" not in overview and not a.unsupported, a.text
     assert "‘December’" in a.revision.flagged[0].reason
+    assert a.revision.draft == llm.default  # the draft as it streamed, before its lines were cited and told again
 
 
 def test_an_overview_the_events_back_in_nothing_gives_way_to_the_events(flood_engine):
