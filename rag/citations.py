@@ -96,7 +96,7 @@ def _lines(text: str) -> list[str]:
 
 
 _LIST_MARK = re.compile(r"^\s*(?:[-*•–]|\d{1,2}[.)])\s+")
-_HEADING = re.compile(r"[^.!?\[\]]{1,60}:")  # "March 2025:", "**Key points:**" without its stars is one too
+_HEADING = re.compile(r"[^.!?\[\]]{1,60}:")  # a line that only heads the next: "March 2025:", "Key points:"
 
 
 _LEADING_MARKERS = re.compile(r"(?:\s*\[\d+\])+")
