@@ -95,9 +95,7 @@ def html_article(text: str, path: str, ctx: ReadContext, url: str = "", feed_dat
         if not body.strip():
             raise IngestError("not an article: the page has no article text (trafilatura found none)")
         ctx.warnings.append(f"the page nests its markup {depth} levels deep, deeper than the HTML parser goes: read as plain text")
-    article = parse_plain(ctx.bound(body), path, (title or "").strip())
-    article.title = (title or article.title or "").strip()
-    article.title_guessed = not title and article.title_guessed
+    article = parse_plain(ctx.bound(body), path, (title or "").strip())  # a known title is set there, not guessed
     article.byline = getattr(doc, "author", None) or article.byline
     article.source = getattr(doc, "sitename", None) or article.source
     article.url = url or getattr(doc, "url", None) or ""

@@ -70,7 +70,7 @@ def sentences_with_citations(text: str) -> list[tuple[str, tuple[int, ...]]]:
     out: list[tuple[str, tuple[int, ...]]] = []
     for line in _lines(text):
         for s, e in sentence_spans(line):
-            part = _LIST_MARK.sub("", line[s:e])
+            part = line[s:e]
             if out and (lead := _LEADING_MARKERS.match(part)):
                 out[-1] = (out[-1][0], out[-1][1] + _markers(lead.group(0)))
                 part = part[lead.end() :]

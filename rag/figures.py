@@ -25,7 +25,7 @@ _SPEAKER_VERB = re.compile(
 )
 _WHEN = re.compile(r"^\s*(?:on|in|by|last|this|early|late)\b[^,]{0,30},\s*", re.I)
 _CLAUSE = re.compile(r",\s*(?:while|whereas|but|and)\s+|;\s*|\s+while\s+|\s+whereas\s+|\s+but\s+")
-_MONTHS = {"january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"}
+_MONTHS = frozenset(MONTHS.values()) | {"may"}  # the full names ("may" is no abbreviation of one)
 _MONTH_BEFORE = re.compile(r"\b(?:" + "|".join([*_MONTHS, *MONTHS]) + r")\.?\s+$", re.I)  # "Nov. 9"
 SAME_THING = 0.4  # share of the shorter sentence's words the other holds, at which two sentences' figures count the same thing
 
