@@ -62,8 +62,12 @@ HEADLINE_WEIGHT = 1.5
 NEWS_WEIGHT = 2.0
 _DIGIT, _NAME = re.compile(r"\d"), re.compile(r"\s[A-Z][a-z]")
 # the words that ask for a story, not what it is about: "How did the tariff fight develop?" is about
-# the tariff fight, and "develop" must not make "the Grok chatbot developer" a sentence of it
-_ASKING = terms("happened developed evolved unfolded progressed timeline chronology latest recap")
+# the tariff fight, and "develop" must not make "the Grok chatbot developer" a sentence of it, nor
+# "What changed in the shutdown?" make "the labor market may have changed" one
+_ASKING = terms(
+    "happened developed developments evolved unfolded progressed going gone changed timeline chronology latest recap "
+    "catch bring speed new story visit"
+)
 
 
 @dataclass(frozen=True)

@@ -250,13 +250,19 @@ class Revise:
 
 
 class Freshness:
-    """How current the sources are, in one line: on every answer, declines too."""
+    """How current the sources are, in one line: on every answer, declines too. A story answer's
+    sources are its events, each cited on its own line, not only those its overview names."""
 
     name, closing = "freshness", True
 
     def __call__(self, state: AnswerState) -> None:
-        if state.answer is not None:
-            state.answer = replace(state.answer, freshness=freshness(state.answer, state.query.window))
+        a = state.answer
+        if a is None:
+            return
+        shown = a
+        if state.timeline and a.answerable:
+            shown = replace(a, citations=tuple(e.citations[0] for e in state.timeline), passages=tuple(state.passages))
+        state.answer = replace(a, freshness=freshness(shown, state.query.window))
 
 
 def _says_something(text: str) -> bool:

@@ -40,6 +40,7 @@ from rag.citations import sentences_with_citations
 from rag.prompt import build_messages, prompt_tokens
 from rag.steps import AnswerState, Prompt, PromptTrace, build_answer
 from rag.verify import attribute
+from rag.when import without_asked_dates
 
 WEEKLY_AFTER_DAYS = 45  # a window longer than this is told week by week
 CLOSE_TO_BEST = 0.25  # a story is in the answer when a passage of it is this close to the closest one
@@ -180,7 +181,7 @@ class CiteEvents:
         views = [PassageView.of(p) for p in a.passages]
         told, added = [], False
         for sentence, cited in _told(a):
-            if not cited and (n := attribute(sentence, views, self.common)) is not None:
+            if not cited and (n := attribute(without_asked_dates(a.question, sentence), views, self.common)) is not None:
                 cited, added = [n], True
             told.append((sentence, cited))
         if added:

@@ -28,6 +28,7 @@ from core.text import number_mentions, numbers, straighten
 from core.types import Answer, Repair, Unsupported
 from rag.citations import make_citation, sentences_with_citations
 from core.names import PassageView, common_words, content_words, name_in, names, same_name
+from rag.when import without_asked_dates
 
 # A sentence is backed by a cited passage when half its content words are in it, or when
 # its embedding is close to one of the passage's sentences. Measured (all-MiniLM-L6-v2) on
@@ -144,7 +145,7 @@ def verify(
     out = []
     for i, (sentence, nums) in enumerate(sentences_with_citations(answer.text)):
         cited = [by_n[to_passage[n]] for n in dict.fromkeys(nums) if n in to_passage and to_passage[n] in by_n]
-        reason = check_sentence(sentence, cited, retrieved, similarity, common)
+        reason = check_sentence(without_asked_dates(answer.question, sentence), cited, retrieved, similarity, common)
         if i == 0 and not reason and _YES.match(sentence) and _YES_NO.match(answer.question):
             if found := denial(answer.question, retrieved):
                 reason = f"it answers yes, but passage {found[0]} says “{found[1]}”"
@@ -216,21 +217,22 @@ def repair_citations(
             continue
         n = nums[0]
         cited = views.get(citations[n].passage)
-        fs = facts(sentence, common)
+        said = without_asked_dates(answer.question, sentence)  # the reader's own dates are not the passage's to hold
+        fs = facts(said, common)
         if cited is None:
             continue
         missing = [f for f in fs if not f.found_in(cited)]
-        copied = not missing and _overlap(sentence, cited) < MIN_OVERLAP
+        copied = not missing and _overlap(said, cited) < MIN_OVERLAP
         if not (missing or copied):
             continue
         candidates = [
             v for v in views.values()
             if v is not cited and all(f.found_in(v) for f in fs)
-            and (_supports(sentence, v, similarity) if missing else _overlap(sentence, v) == 1.0)
+            and (_supports(said, v, similarity) if missing else _overlap(said, v) == 1.0)
         ]
         if not candidates:
             continue
-        best = max(candidates, key=lambda v: (_overlap(sentence, v), -v.n))
+        best = max(candidates, key=lambda v: (_overlap(said, v), -v.n))
         citations[n] = make_citation(n, passages[best.n], sentence)
         why = f"{_list(missing)} not in passage {cited.n}" if missing else f"its words are in passage {best.n}, not {cited.n}"
         repairs.append(Repair(n, cited.n, best.n, why))

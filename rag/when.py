@@ -139,11 +139,15 @@ def resolve(question: str, as_of: date) -> Window | None:
     return None
 
 
+# A month takes its day and year along ("since Oct. 20, 2025"): left behind, "20" would be a word
+# of the topic, and the events step would prefer every sentence that says "Oct. 20" or "20%".
 _TIME_WORD = re.compile(
     r"\b(?:(?:since|between|from|until|till|through|during|in|on|of|and|to|the|early|late|mid)\s+)*"
-    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|"
-    r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|spring|summer|autumn|fall|winter|(?:19|20)\d\d|"
-    r"(?:this|last|past|next)\s+(?:week|month|year|weekend)|today|yesterday|tonight|recently|lately)\b",
+    r"(?:\d{4}-\d\d-\d\d\b|"
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+    r"\b(?:\.(?!\w))?(?:\s+\d{1,2}(?:st|nd|rd|th)?\b)?(?:,?\s+(?:19|20)\d\d\b)?|"
+    r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|spring|summer|autumn|fall|winter|(?:19|20)\d\d|"
+    r"(?:this|last|past|next)\s+(?:week|month|year|weekend)|today|yesterday|tonight|recently|lately)\b)",
     re.I,
 )
 
@@ -154,3 +158,22 @@ def topic(question: str) -> str:
     text = re.sub(r"\s{2,}", " ", _TIME_WORD.sub(" ", question)).strip()
     text = re.sub(r"\s+([?.!,])", r"\1", text)
     return text if re.search(r"\w", text) else question
+
+
+def without_asked_dates(question: str, text: str) -> str:
+    """`text` without the dates it repeats from the question's time words: "Since October 20,
+    the shutdown..." answering "What changed since Oct. 20?" restates what the reader asked, not
+    a figure its cited passage must hold."""
+    keys = [_date_key(m.group(0)) for m in _TIME_WORD.finditer(question)]
+    asked = {k for key in keys for k in (key, tuple(x for x in key if len(x) != 4)) if any(k)}  # with its year or without
+    return _TIME_WORD.sub(lambda m: " " if _date_key(m.group(0)) in asked else m.group(0), text) if asked else text
+
+
+def _date_key(phrase: str) -> tuple[str, ...]:
+    """What a time phrase names, however written: its month as a number ("Oct." and "October"),
+    its weekday and its digits; () when it names none of them ("recently")."""
+    words = re.findall(r"[a-z]+|\d+", phrase.lower())
+    month = next((str(_month_number(w)) for w in words if w in MONTHS or w in ("may", "sept")), "")
+    day = next((w for w in words if w in WEEKDAYS), "")
+    digits = tuple(w for w in words if w.isdigit())
+    return (month, day, *digits) if month or day or digits else ()

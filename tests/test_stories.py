@@ -115,6 +115,25 @@ def test_since_a_date_lists_only_the_later_events(flood_engine):
     assert b.timeline and all(e.date >= "2026-03-08" for e in b.timeline)
 
 
+def test_an_overview_repeating_the_date_the_reader_asked_about_is_kept(flood_engine, embedder):
+    engine, _, _ = flood_engine
+    def overview(req):
+        n = next(i for i, p in enumerate(req.passages, 1) if "19" in p.text)
+        return f"Since March 8, the death toll from the Riverside floods rose to 19 people [{n}]."
+    a = Engine(engine.store, embedder, FakeLLM(default=overview)).answer(
+        "What happened with the Riverside floods since March 8?", as_of=AS_OF)
+    assert a.mode == "timeline" and a.revision is None, a.revision
+    assert a.text.startswith("Since March 8, the death toll from the Riverside floods rose to 19 people [")
+
+
+def test_a_story_answer_s_freshness_reads_every_event_not_only_those_the_overview_cites(flood_engine, embedder):
+    engine, _, _ = flood_engine
+    a = Engine(engine.store, embedder, FakeLLM(default=lambda req: "Floods killed 12 people in Riverside [1].")).answer(
+        QUESTION, as_of=AS_OF, mode="timeline", filters=Filter(until=date(2026, 3, 12)))  # weeks 1 and 2: the toll has not moved
+    assert [c.n for c in a.citations] == [1] and a.timeline[0].date == "2026-03-02" and a.timeline[-1].date == "2026-03-10"
+    assert a.freshness.startswith("Newest source: 2026-03-10"), a.freshness
+
+
 def test_what_changed_names_the_old_and_the_new_figure_with_their_dates(flood_engine):
     engine, _, _ = flood_engine
     a = engine.answer("What changed in the Riverside floods?", as_of=AS_OF)

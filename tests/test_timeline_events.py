@@ -24,7 +24,8 @@ from core.settings import defaults
 from ingest import ingest
 from rag.context import terms
 from rag.engine import Engine
-from rag.events import leans
+from core.types import Passage
+from rag.events import candidates, leans, score
 from rag.when import topic
 
 AS_OF = date(2026, 4, 20)
@@ -118,6 +119,13 @@ def test_each_event_is_the_sentence_that_states_what_happened(strike_engine):
         assert c.quote == e.text and c.end - c.start == len(e.text)
 
 
+@pytest.mark.parametrize("words", ["between March and April 2026", "since March 16", "since Mar. 16, 2026", "since March 16th",
+                                   "since 2026-03-16", "since Monday"])
+def test_a_date_s_day_and_year_are_time_words_too(words):
+    # left behind, "16" would be a word of the topic: every sentence saying "March 16" or "16%" would gain
+    assert topic(f"What happened with the Port Carvel harbour strike {words}?") == "What happened with the Port Carvel harbour strike?"
+
+
 def test_the_question_s_time_words_set_the_window_not_the_topic(strike_engine):
     asked = "What happened with the Port Carvel harbour strike between March and April 2026?"
     assert topic(asked) == "What happened with the Port Carvel harbour strike?"
@@ -163,6 +171,21 @@ def test_an_article_of_the_story_far_from_the_question_is_not_an_event(strike_en
 def test_the_words_that_ask_for_a_story_do_not_choose_its_events(strike_engine):
     a = strike_engine.answer("How did the strike develop?", as_of=AS_OF, mode="timeline")
     assert a.timeline and not any("developer" in e.text for e in a.timeline), [(e.date, e.text) for e in a.timeline]
+
+
+def test_what_changed_asks_for_the_story_it_does_not_choose_its_events():
+    """"What changed in the shutdown?": "changed" asks for the story, as "develop" does. A labour
+    report that "may have changed since the data was collected" tells nothing of the shutdown."""
+    said = ["Federal workers missed a second paycheck as the shutdown went on.",
+            "The labor market may have changed since the data was collected."]
+    spans, at = [], 100
+    for text in said:
+        spans.append((at, at + len(text)))
+        at += len(text) + 1
+    p = Passage(1, "a1:3", "a1", "Jobs report delayed", "Outlet", "2025-11-21", " ".join(said), 100, at - 1, 0.03,
+                dense_score=0.6, sentences=tuple(spans))
+    kept = score(candidates([p], {}, weekly=False), "What changed in the government shutdown?")
+    assert [s.text for s in kept] == said[:1]
 
 
 def test_one_event_told_by_two_outlets_in_their_own_words_is_one_line_with_both(strike_engine):

@@ -31,11 +31,11 @@ def passage(n: int, text: str) -> Passage:
 PASSAGES = (passage(1, P1), passage(2, P2), passage(3, P3), passage(4, P4))
 
 
-def answer(text: str, cited: dict[int, int] | None = None) -> Answer:
+def answer(text: str, cited: dict[int, int] | None = None, question: str = "q") -> Answer:
     """`cited` maps the answer's [n] to passage numbers (default: [n] is passage n)."""
     cited = cited or {n: n for n in range(1, 5)}
     cites = tuple(Citation(n, p, f"a{p}", "", "", "", "", 0, 0) for n, p in cited.items())
-    return Answer("q", text, True, citations=cites, passages=PASSAGES)
+    return Answer(question, text, True, citations=cites, passages=PASSAGES)
 
 
 def reasons(text: str, **kw) -> list[str]:
@@ -140,6 +140,17 @@ def test_the_date_shown_beside_a_passage_backs_a_sentence_that_states_it():
     assert verify(answer("In January, Kremlin spokesman Dmitry Peskov called the talks progress [2].")) == ()
     (u,) = verify(answer("In March, Kremlin spokesman Dmitry Peskov called the talks progress [2]."))
     assert "‘March’" in u.reason
+
+
+def test_a_date_the_question_asks_about_is_the_reader_s_not_a_fact_to_check():
+    """"Since Jan. 20, Peskov..." answering "What has Peskov said since January 20?" restates the
+    reader's date; the passage (of 28 January) need not hold the 20. A 20 of the answer's own must."""
+    asked = "What has Kremlin spokesman Dmitry Peskov said about the talks since January 20?"
+    assert verify(answer("Since Jan. 20, Kremlin spokesman Dmitry Peskov called the talks progress [2].", question=asked)) == ()
+    (u,) = verify(answer("Since Jan. 20, Kremlin spokesman Dmitry Peskov called 20 of the talks progress [2].", question=asked))
+    assert "‘20’" in u.reason
+    (u,) = verify(answer("Since Jan. 20, Kremlin spokesman Dmitry Peskov called the talks progress [2]."))  # no date asked
+    assert "‘20’" in u.reason
 
 
 def test_a_misnumbered_citation_is_moved_to_the_passage_holding_the_facts(embedder):
