@@ -28,7 +28,7 @@ from rag import factory
 from rag.retrieve import Query, Retriever
 from rag.steps import DECLINED, AnswerState, Step
 from rag.stream import AnswerStream
-from rag.timeline import asks_for_a_story
+from rag.timeline import as_it_stands, asks_for_a_story
 from rag.trace import answer_trace
 from rag.when import resolve, topic
 from store import Store
@@ -129,6 +129,9 @@ class Engine:
         if name == "timeline":  # its window is now a filter: what the story is about is searched without it
             q.text, q.asked = topic(text), text
         found = chosen.retriever.run(q)
+        if name == "timeline" and (since := as_it_stands(found.passages, q.where, q.as_of)) is not None:
+            q.where = q.where.narrowed(since=since)  # no dates asked: the story as it stands, read again densely
+            found = chosen.retriever.run(q)
         model = (lambda: as_generator(llm)) if llm is not None else (lambda: self.llm)
         state = AnswerState(question, q, tuple(found.passages), model, t0, {"retrieval_s": time.perf_counter() - t0})
         head = {

@@ -25,9 +25,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from datetime import date, timedelta
 from typing import Any, Callable
 
 from core.articles import chunk_id
+from core.filters import Filter
 from core.types import Answer, Citation, Passage, Revision, TimelineEvent
 from rag import events
 from rag.events import day_of
@@ -44,6 +46,7 @@ from rag.when import without_asked_dates
 
 WEEKLY_AFTER_DAYS = 45  # a window longer than this is told week by week
 CLOSE_TO_BEST = 0.25  # a story is in the answer when a passage of it is this close to the closest one
+AS_IT_STANDS_DAYS = 90  # a story question without dates reads this many days up to its newest close article
 WHOLE_ARTICLES = 20  # the story's closest articles are read whole: a week's news is often told past the lead (a live page's updates)
 _ASKS = re.compile(
     r"\b(what (?:has )?happened|what'?s (?:new|happening)|how (?:did|has|have|is|are)\b.*\b(?:develop|evolv|unfold|progress|go|gone|chang)\w*|"
@@ -79,7 +82,7 @@ class Events:
         passages += self._rest_of(passages, state.query.vector)
         days = [d for p in passages if (d := day_of(p))]
         where = state.query.where  # the window asked about, else the days the story spans
-        first, last = where.since or min(days), where.until or state.query.as_of or max(days)
+        first, last = max(where.since or min(days), min(days)), where.until or state.query.as_of or max(days)  # from the story's first day
         weekly = (last - first).days > WEEKLY_AFTER_DAYS
         scored = events.score(events.candidates(passages, self._leads(passages), weekly), state.query.text)
         told, given = [], []
@@ -124,6 +127,21 @@ def _of_main_stories(passages: list[Passage], story_of: dict[str, str], min_rele
     keep = {story[a] for a, c in top.items() if c >= max(min_relevance, best - CLOSE_TO_BEST)}
     floor = min(min_relevance, best - CLOSE_TO_BEST)
     return [p for p in passages if story[p.article_id] in keep and top[p.article_id] >= floor]
+
+
+def as_it_stands(passages: list[Passage], where: Filter, as_of: date | None) -> date | None:
+    """The first day of a story question's window when it names no dates: AS_IT_STANDS_DAYS
+    before its newest close article. "How did the shutdown develop?" asked in November 2025 is
+    that autumn's shutdown, not every one since 2018 the store tells as closely. None when the
+    question has a window, or when the passages all fall inside that span anyway."""
+    if where.since is not None or where.until not in (None, as_of):  # as of a day is not a window
+        return None
+    dated = [(p.closeness, d) for p in passages if (d := day_of(p)) is not None]
+    if not dated:
+        return None
+    best = max(c for c, _ in dated)
+    start = max(d for c, d in dated if c >= best - CLOSE_TO_BEST) - timedelta(days=AS_IT_STANDS_DAYS)
+    return start if min(d for _, d in dated) < start else None
 
 
 class OverviewPrompt(Prompt):

@@ -134,6 +134,23 @@ def test_a_story_answer_s_freshness_reads_every_event_not_only_those_the_overvie
     assert a.freshness.startswith("Newest source: 2026-03-10"), a.freshness
 
 
+def test_a_story_question_without_dates_tells_the_story_as_it_stands(flood_engine, tmp_path, embedder):
+    """Two years before, the Alder burst its banks too: a question that names no dates is about
+    this month's floods; one that names the years gets both."""
+    engine, _, _ = flood_engine
+    old = tmp_path / "2024"
+    old.mkdir()
+    (old / "floods-2024.txt").write_text(
+        "Three die as Riverside floods after a week of storms\n\nBy Staff, Riverside Gazette\nMarch 4, 2024\n\n"
+        "Three people died in Riverside floods on Sunday when a week of storms swelled the Alder river over its old levee. "
+        "The western suburbs of Riverside lost power and the ring road closed for two days.\n")
+    assert ingest([old], engine.store, embedder, ingest_opts()).ok
+    now = engine.answer(QUESTION, as_of=AS_OF)
+    assert now.mode == "timeline" and now.timeline[0].date == "2026-03-02", [(e.date, e.text) for e in now.timeline]
+    since = engine.answer("What happened with the Riverside floods since January 2024?", as_of=AS_OF)
+    assert since.timeline[0].date == "2024-03-04" and since.timeline[-1].date == "2026-03-16"
+
+
 def test_what_changed_names_the_old_and_the_new_figure_with_their_dates(flood_engine):
     engine, _, _ = flood_engine
     a = engine.answer("What changed in the Riverside floods?", as_of=AS_OF)
