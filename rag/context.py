@@ -51,7 +51,17 @@ _COUNT_Q = re.compile(r"\b(how (many|much|long|old|far)|what (percentage|number|
 
 def terms(text: str) -> set[str]:
     """Content words, crudely stemmed (a shared 5-letter prefix counts as the same word)."""
-    return {w[:5] if not w[0].isdigit() else w for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 1}
+    return {term(w) for w in words(text)}
+
+
+def words(text: str) -> list[str]:
+    """Content words as written, lowercased: what `terms` stems."""
+    return [w for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 1]
+
+
+def term(word: str) -> str:
+    """A content word's crude stem: its first 5 letters (a number stays whole)."""
+    return word if word[0].isdigit() else word[:5]
 
 
 def _tokens(text: str) -> int:

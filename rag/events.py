@@ -4,7 +4,8 @@ Pure functions over passages; `rag.timeline.Events` feeds them the retrieved pas
 the closest articles, and the lead of each article (news says what happened first).
 
 A sentence tells its bucket's event when it
-- holds the question's words (rare ones count more; "happened" or "develop" only ask for the story),
+- holds the question's words (rare ones count more; "happened" or "develop" only ask for the story;
+  "tariff" is a form of "tariffs", "governor" is not one of "government"),
 - agrees with its article's headline (the headline states the news; the sentence that
   repeats it is the one that reports it),
 - stands early in its article, or early in an update of a long one (a live page's later
@@ -24,15 +25,18 @@ every telling are listed once, on the event.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import date
 
+from nltk.stem.snowball import EnglishStemmer  # nltk is pinned for core.text's sentence splitter; the stemmer needs no data
+
 from core.text import after_dateline
 from core.types import Passage
-from rag.context import terms
+from rag.context import term, terms, words
 from rag.stages import overlap, shingles
 from rag.when import topic
 
@@ -58,6 +62,11 @@ _LEANS = re.compile(
 # a bare common noun as the subject, refers back to what the sentence before named: "The comments, made on
 # the same Fox Business show...", "The suit is separate from...", "The agreement was due to be signed..."
 _BY_NOUN = re.compile(r"^[Tt]he ([a-z]+)(?:,| (?:is|was|are|were|has|have|had|will|would|could|can|may|comes|came|follows|followed)\b)")
+# a page's note about itself, before its words: what follows is news ("White smoke ... has signaled a new
+# pope") or about the page ("This page is a summary of news on..."), which then leans on it, as "this" does
+_NOTE = re.compile(r"(?:editor(?:['’]s)? note|update|correction|clarification)\s*[:–—-]\s*", re.I)
+_stem = functools.lru_cache(maxsize=1 << 16)(EnglishStemmer().stem)
+_AKIN = ("ian", "ean", "an", "al", "ese", "ish")  # endings that make a name an adjective: Ukraine, Ukrainian
 HEADLINE_WEIGHT = 1.5
 NEWS_WEIGHT = 2.0
 _DIGIT, _NAME = re.compile(r"\d"), re.compile(r"\s[A-Z][a-z]")
@@ -121,6 +130,8 @@ def candidates(passages: list[Passage], leads: dict[str, Passage], weekly: bool)
             for text, start, end in src.sentence_texts():
                 if cut := after_dateline(text):  # "WASHINGTON – President Trump signed...": the event is what he did
                     text, start = text[cut:], start + cut
+                if label := _NOTE.match(text):  # "Editor's note: White smoke ... signaled a new pope": the note's words tell it
+                    text, start = text[label.end():], start + label.end()
                 short = len(text) < MIN_CHARS  # a dateline or a byline, not a sentence of the story
                 if is_lead and place >= LEAD_SENTENCES:
                     break
@@ -145,6 +156,7 @@ def is_heading(text: str) -> bool:
 def score(sentences: list[Sentence], question: str) -> list[Sentence]:
     """Each sentence scored (see the module's docstring); those that cannot tell an event dropped."""
     q = terms(topic(question)) - _ASKING
+    asked = _asked(topic(question), q)
     arts: dict[str, tuple[date, set[str]]] = {}
     for s in sentences:  # an article's words that say its news: its headline and its first sentences
         b, words = arts.get(s.passage.article_id, (s.bucket, terms(s.passage.title)))
@@ -159,7 +171,8 @@ def score(sentences: list[Sentence], question: str) -> list[Sentence]:
         in_bucket[b] += 1
     n_all = len(arts)
     n_sent = max(1, len(sentences))
-    sent_df = Counter(t for s in sentences for t in terms(s.text) & q)
+    hits = {s.text: _asked_in(s.text, asked) for s in sentences}
+    sent_df = Counter(t for s in sentences for t in hits[s.text])
     idf = {t: math.log(1 + n_sent / (1 + sent_df[t])) for t in q}
     best_rel = max((s.relevance for s in sentences), default=0.0)
     out = []
@@ -169,7 +182,7 @@ def score(sentences: list[Sentence], question: str) -> list[Sentence]:
             continue
         words = terms(text)
         title = terms(s.heading or s.passage.title)
-        hit = sum(idf.get(t, 0.0) for t in words & q)
+        hit = sum(idf.get(t, 0.0) for t in hits[text])
         if hit == 0 and (s.place >= LEAD_SENTENCES or not (title & q) and s.relevance < best_rel - LEAD_ONLY_MARGIN):
             continue  # past the lead without the question's words; or a lead about it neither in its words nor its headline's, its article not among the closest
         head = len(words & title) / len(title) if title else 0.0
@@ -182,6 +195,35 @@ def score(sentences: list[Sentence], question: str) -> list[Sentence]:
             value *= LEANING
         out.append(replace(s, score=value, words=frozenset(words)))
     return out
+
+
+def _asked(question: str, q: set[str]) -> dict[str, set[str]]:
+    """The question's words as written, by their crude stem (`rag.context.term`)."""
+    out: dict[str, set[str]] = {}
+    for w in words(question):
+        if term(w) in q:
+            out.setdefault(term(w), set()).add(w)
+    return out
+
+
+def _asked_in(text: str, asked: dict[str, set[str]]) -> set[str]:
+    """The question's words `text` holds, matched more strictly than by their first five letters:
+    a question about "the government shutdown" is not answered by "Candidates for governor"."""
+    return {t for w in words(text) if (t := term(w)) in asked and any(same_word(a, w) for a in asked[t])}
+
+
+def same_word(asked: str, word: str) -> bool:
+    """Whether `word` is a form of `asked`: the same Snowball stem ("tariffs", "tariff"), or its
+    stem grown by an ending that makes a name an adjective ("Ukrainian" of "Ukraine",
+    "presidential" of "president"); "governor" is not a form of "government"."""
+    if asked == word or asked[0].isdigit() or word[0].isdigit():
+        return asked == word
+    a, w = _stem(asked), _stem(word)
+    if a == w:
+        return True
+    if w.startswith(a):
+        return word.endswith(_AKIN)
+    return a.startswith(w) and asked.endswith(_AKIN)
 
 
 def leans(text: str, topic_words: set[str] | frozenset[str]) -> bool:

@@ -25,7 +25,7 @@ from ingest import ingest
 from rag.context import terms
 from rag.engine import Engine
 from core.types import Passage
-from rag.events import candidates, leans, score
+from rag.events import candidates, leans, same_word, score
 from rag.when import topic
 
 AS_OF = date(2026, 4, 20)
@@ -173,19 +173,48 @@ def test_the_words_that_ask_for_a_story_do_not_choose_its_events(strike_engine):
     assert a.timeline and not any("developer" in e.text for e in a.timeline), [(e.date, e.text) for e in a.timeline]
 
 
+def _past_the_lead(*said: str) -> Passage:
+    """A passage of an article's third chunk holding `said`, one sentence each."""
+    spans, at = [], 100
+    for text in said:
+        spans.append((at, at + len(text)))
+        at += len(text) + 1
+    return Passage(1, "a1:3", "a1", "Jobs report delayed", "Outlet", "2025-11-21", " ".join(said), 100, at - 1, 0.03,
+                   dense_score=0.6, sentences=tuple(spans))
+
+
 def test_what_changed_asks_for_the_story_it_does_not_choose_its_events():
     """"What changed in the shutdown?": "changed" asks for the story, as "develop" does. A labour
     report that "may have changed since the data was collected" tells nothing of the shutdown."""
     said = ["Federal workers missed a second paycheck as the shutdown went on.",
             "The labor market may have changed since the data was collected."]
-    spans, at = [], 100
-    for text in said:
-        spans.append((at, at + len(text)))
-        at += len(text) + 1
-    p = Passage(1, "a1:3", "a1", "Jobs report delayed", "Outlet", "2025-11-21", " ".join(said), 100, at - 1, 0.03,
-                dense_score=0.6, sentences=tuple(spans))
-    kept = score(candidates([p], {}, weekly=False), "What changed in the government shutdown?")
+    kept = score(candidates([_past_the_lead(*said)], {}, weekly=False), "What changed in the government shutdown?")
     assert [s.text for s in kept] == said[:1]
+
+
+def test_a_word_that_only_begins_like_the_question_s_is_not_it():
+    said = ["Federal workers missed a second paycheck as the government shutdown went on.",
+            "Candidates for governor in two states raced to the finish line on the eve of the vote."]
+    kept = score(candidates([_past_the_lead(*said)], {}, weekly=False), "How did the government shutdown develop?")
+    assert [s.text for s in kept] == said[:1]
+
+
+def test_an_editor_s_note_label_is_not_part_of_the_event():
+    label = "Editor’s note: "
+    text = label + "Dock workers at Port Carvel voted on Thursday to end the harbour strike."
+    p = Passage(1, "a1:0", "a1", "Strike over", "Outlet", "2026-04-09", text, 0, len(text), 0.03, dense_score=0.6,
+                sentences=((0, len(text)),))
+    (c,) = candidates([p], {"a1": p}, weekly=False)
+    assert c.text == text[len(label):] and (c.start, c.end) == (len(label), len(text))  # still cited to its exact place
+
+
+@pytest.mark.parametrize("asked, word, same", [
+    ("government", "governments", True), ("government", "governor", False), ("election", "electric", False),
+    ("tariffs", "tariff", True), ("ukraine", "ukrainian", True), ("president", "presidential", True),
+    ("strike", "striking", True), ("2026", "2026", True), ("2026", "20260", False),
+])
+def test_forms_of_a_question_s_word(asked, word, same):
+    assert same_word(asked, word) is same
 
 
 def test_one_event_told_by_two_outlets_in_their_own_words_is_one_line_with_both(strike_engine):
