@@ -60,6 +60,8 @@ def figures(sentence: str) -> list[Figure]:
                 continue  # a date
             if dollars:
                 unit = "dollar"
+            elif _is_deaths(clause, m, unit_word):
+                unit = "death"
             else:
                 unit = _unit(unit_word) if unit_word and first not in _SKIP_UNITS else last_unit
             if not unit:
@@ -74,6 +76,25 @@ def figures(sentence: str) -> list[Figure]:
             last_unit = unit
             out.append(Figure(written.strip(), value, unit, speaker))
     return out
+
+
+# A count of the dead is one thing however it is told: "at least 81 people have died", "more than 120
+# people killed", "floods have killed 12 people", "the death toll rose to 19 people", "52 dead". Told as
+# "people" alone it would be set against any other count of people ("250 people gathered").
+_DEAD_WORDS = {"dead", "death", "deaths", "fatalities", "fatality"}
+_PERSONS = {"people", "person", "persons", "residents", "victims", "children", "campers", "civilians", "soldiers"}
+_DIED_AFTER = re.compile(r"(?:\s+(?:have|has|had|were|was|are|is)(?:\s+been)?)?\s+(?:killed|died|dead)\b", re.I)
+_KILLED_BEFORE = re.compile(r"\b(?:killed|killing|kills|kill|killed at least|death toll\b.*)\s+$", re.I)
+
+
+def _is_deaths(clause: str, m: re.Match[str], unit_word: str) -> bool:
+    words = unit_word.lower().split()
+    if words and words[0] in _DEAD_WORDS:
+        return True
+    if not words or words[0] not in _PERSONS:
+        return False
+    rest = clause[m.start(3) + len(words[0]):]
+    return bool(_DIED_AFTER.match(rest)) or bool(_KILLED_BEFORE.search(clause[: m.start()]))
 
 
 def _unit_words(words: str) -> str:

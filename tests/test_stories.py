@@ -172,6 +172,22 @@ def test_what_changed_sets_a_figure_only_against_an_earlier_one_of_the_same_thin
     assert (c.before, c.before_date, c.after) == ("$2,000", "2025-11-17", "$3,000")
 
 
+@pytest.mark.parametrize("said, written", [
+    ("State and local authorities said at least 81 people have died in flooding.", "at least 81 people"),
+    ("These are some of the more than 120 people killed by the floods.", "more than 120 people killed"),
+    ("Floods in Riverside have killed 12 people after the river burst its banks.", "12 people"),
+    ("The death toll from the Riverside floods rose to 19 people, the governor said.", "19 people"),
+    ("At least 52 dead in Texas flooding.", "At least 52 dead"),
+])
+def test_a_count_of_the_dead_is_one_thing_however_it_is_told(said, written):
+    """Texas, July 2025: "81 people have died" (6 July) and "more than 120 people killed" (11 July) are
+    one toll, so the answer that gives the first says the second superseded it."""
+    from rag.figures import figures
+
+    assert [(f.written, f.unit) for f in figures(said)] == [(written, "death")]
+    assert [f.unit for f in figures("More than 250 people gathered for the vigil.")] != ["death"]  # a crowd, not a toll
+
+
 def test_the_figure_now_is_given_as_current_and_the_old_one_as_earlier(flood_engine):
     engine, _, llm = flood_engine
 
