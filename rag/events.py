@@ -36,7 +36,7 @@ from nltk.stem.snowball import EnglishStemmer  # nltk is pinned for core.text's 
 
 from core.text import after_dateline
 from core.types import Passage
-from rag.context import term, terms, words
+from rag.context import term, terms, words as written_words
 from rag.stages import overlap, shingles
 from rag.when import topic
 
@@ -200,7 +200,7 @@ def score(sentences: list[Sentence], question: str) -> list[Sentence]:
 def _asked(question: str, q: set[str]) -> dict[str, set[str]]:
     """The question's words as written, by their crude stem (`rag.context.term`)."""
     out: dict[str, set[str]] = {}
-    for w in words(question):
+    for w in written_words(question):
         if term(w) in q:
             out.setdefault(term(w), set()).add(w)
     return out
@@ -209,7 +209,7 @@ def _asked(question: str, q: set[str]) -> dict[str, set[str]]:
 def _asked_in(text: str, asked: dict[str, set[str]]) -> set[str]:
     """The question's words `text` holds, matched more strictly than by their first five letters:
     a question about "the government shutdown" is not answered by "Candidates for governor"."""
-    return {t for w in words(text) if (t := term(w)) in asked and any(same_word(a, w) for a in asked[t])}
+    return {t for w in written_words(text) if (t := term(w)) in asked and any(same_word(a, w) for a in asked[t])}
 
 
 def same_word(asked: str, word: str) -> bool:

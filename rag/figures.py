@@ -84,7 +84,7 @@ def figures(sentence: str) -> list[Figure]:
 _DEAD_WORDS = {"dead", "death", "deaths", "fatalities", "fatality"}
 _PERSONS = {"people", "person", "persons", "residents", "victims", "children", "campers", "civilians", "soldiers"}
 _DIED_AFTER = re.compile(r"(?:\s+(?:have|has|had|were|was|are|is)(?:\s+been)?)?\s+(?:killed|died|dead)\b", re.I)
-_KILLED_BEFORE = re.compile(r"\b(?:killed|killing|kills|kill|killed at least|death toll\b.*)\s+$", re.I)
+_KILLED_BEFORE = re.compile(r"\b(?:killed|killing|kills|kill|death toll\b.*)\s+$", re.I)
 
 
 def _is_deaths(clause: str, m: re.Match[str], unit_word: str) -> bool:
