@@ -155,13 +155,16 @@ def is_heading(text: str) -> bool:
 
 def score(sentences: list[Sentence], question: str) -> list[Sentence]:
     """Each sentence scored (see the module's docstring); those that cannot tell an event dropped."""
-    q = terms(topic(question)) - _ASKING
-    asked = _asked(topic(question), q)
+    about = topic(question)
+    q = terms(about) - _ASKING
+    asked = _asked(about, q)
+    written = {s.text: written_words(s.text) for s in sentences}  # each sentence read once
+    stems = {text: {term(w) for w in ws} for text, ws in written.items()}
     arts: dict[str, tuple[date, set[str]]] = {}
     for s in sentences:  # an article's words that say its news: its headline and its first sentences
         b, words = arts.get(s.passage.article_id, (s.bucket, terms(s.passage.title)))
         if s.place < 2:
-            words = words | terms(s.text)
+            words = words | stems[s.text]
         arts[s.passage.article_id] = (b, words)
     all_df = Counter(t for _, words in arts.values() for t in words)
     by_bucket: dict[date, Counter[str]] = {}
@@ -171,7 +174,7 @@ def score(sentences: list[Sentence], question: str) -> list[Sentence]:
         in_bucket[b] += 1
     n_all = len(arts)
     n_sent = max(1, len(sentences))
-    hits = {s.text: _asked_in(s.text, asked) for s in sentences}
+    hits = {text: _asked_in(ws, asked) for text, ws in written.items()}
     sent_df = Counter(t for s in sentences for t in hits[s.text])
     idf = {t: math.log(1 + n_sent / (1 + sent_df[t])) for t in q}
     best_rel = max((s.relevance for s in sentences), default=0.0)
@@ -180,7 +183,7 @@ def score(sentences: list[Sentence], question: str) -> list[Sentence]:
         text = s.text
         if text.rstrip().endswith("?") or len(text) > MAX_CHARS:
             continue
-        words = terms(text)
+        words = stems[text]
         title = terms(s.heading or s.passage.title)
         hit = sum(idf.get(t, 0.0) for t in hits[text])
         if hit == 0 and (s.place >= LEAD_SENTENCES or not (title & q) and s.relevance < best_rel - LEAD_ONLY_MARGIN):
@@ -206,10 +209,10 @@ def _asked(question: str, q: set[str]) -> dict[str, set[str]]:
     return out
 
 
-def _asked_in(text: str, asked: dict[str, set[str]]) -> set[str]:
-    """The question's words `text` holds, matched more strictly than by their first five letters:
-    a question about "the government shutdown" is not answered by "Candidates for governor"."""
-    return {t for w in written_words(text) if (t := term(w)) in asked and any(same_word(a, w) for a in asked[t])}
+def _asked_in(text_words: list[str], asked: dict[str, set[str]]) -> set[str]:
+    """The question's words a sentence holds (`text_words`, as written), matched more strictly than by
+    their first five letters: "the government shutdown" is not answered by "Candidates for governor"."""
+    return {t for w in text_words if (t := term(w)) in asked and any(same_word(a, w) for a in asked[t])}
 
 
 def same_word(asked: str, word: str) -> bool:
